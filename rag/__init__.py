@@ -1,0 +1,1 @@
+"""Local, offline question answering over your documents, with cited answers."""

@@ -1,0 +1,28 @@
+"""The few exceptions the library raises; each message says what to do.
+
+Only the CLI and the app turn these into user-facing messages.
+"""
+
+
+class RagError(Exception):
+    """Base class: catch this to handle every error of the library."""
+
+
+class QuestionError(RagError, ValueError):
+    """The question is empty, too long or otherwise unusable."""
+
+
+class CorpusError(RagError):
+    """The corpus folder is missing or holds nothing readable."""
+
+
+class IndexStoreError(RagError):
+    """The index on disk cannot be used (damaged, or built by another embedder)."""
+
+
+class ModelError(RagError):
+    """A model package is missing, or a model file fails its checksum."""
+
+
+class PromptError(RagError):
+    """A prompt file is missing or uses unknown or missing variables."""

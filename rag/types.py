@@ -1,0 +1,124 @@
+"""Typed records that flow between the stages.
+
+Document -> Chunk -> Passage -> (generation) -> Answer with Citations.
+Every Chunk keeps its document id, source path and character span, so any
+citation can be traced back to the exact text it quotes:
+``document.text[chunk.start:chunk.end] == chunk.text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded file.
+
+    ``text`` is the file's decoded text, unchanged (so offsets match the file
+    as a reader opens it); ``spans`` are the ``(start, end)`` ranges of it that
+    are article content, i.e. everything but web boilerplate (newsletter and
+    comment prompts, hashtag lists, photo credits, "read also"). Only spans are
+    chunked, so boilerplate never becomes a cited passage.
+    ``id`` is stable: the path relative to the corpus folder.
+    ``sha256`` hashes the file's bytes, to detect changed files.
+    """
+
+    id: str
+    source: str
+    title: str
+    text: str
+    sha256: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document: ``text == document.text[start:end]``."""
+
+    id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its score (higher is better) and rank (0 = best)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A ``[n]`` marker in the answer resolved to the passage it points to."""
+
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The citation check for one sentence of the answer.
+
+    ``missing`` lists the numbers and names the sentence states that none of
+    its cited passages contain; a sentence with no citation is unsupported.
+    """
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class Timings:
+    """Seconds per stage, and token counts of the prompt and the answer."""
+
+    retrieval_s: float = 0.0
+    generation_s: float = 0.0
+    first_token_s: float = 0.0
+    total_s: float = 0.0
+    prompt_tokens: int = 0
+    answer_tokens: int = 0
+
+
+@dataclass
+class Answer:
+    """The result of :func:`rag.answer`.
+
+    >>> a = Answer(question="q", text="The documents do not say.", refused=True)
+    >>> a.refused, a.citations
+    (True, [])
+    """
+
+    question: str
+    text: str
+    refused: bool = False
+    language: str = "fr"
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        """Sentences whose citations do not back what they state."""
+        return [s for s in self.sentences if not s.supported]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (``rag ask --json``)."""
+        data = asdict(self)
+        data["unsupported"] = [s.text for s in self.unsupported]
+        return data
