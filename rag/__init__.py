@@ -1,1 +1,58 @@
-"""Local, offline question answering over your documents, with cited answers."""
+"""Local, offline question answering over your documents, with cited answers.
+
+>>> from rag import answer                                   # doctest: +SKIP
+>>> a = answer("Quelle était la capitalisation boursière de SenseTime ?")  # doctest: +SKIP
+>>> print(a.text)                                            # doctest: +SKIP
+La capitalisation boursière de SenseTime était de 16,5 milliards de dollars lors de sa cotation [1].
+
+``import rag`` is light: the models, FAISS and numpy load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    CorpusError,
+    IndexStoreError,
+    ModelError,
+    PromptError,
+    QuestionError,
+    RagError,
+)
+from .settings import Settings
+from .types import Answer, Chunk, Citation, Document, Passage, SentenceCheck, Timings
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline, answer, answer_stream, build_index
+
+__all__ = [
+    "Answer",
+    "Chunk",
+    "Citation",
+    "CorpusError",
+    "Document",
+    "IndexStoreError",
+    "ModelError",
+    "Passage",
+    "Pipeline",
+    "PromptError",
+    "QuestionError",
+    "RagError",
+    "SentenceCheck",
+    "Settings",
+    "Timings",
+    "answer",
+    "answer_stream",
+    "build_index",
+]
+
+_LAZY = {"Pipeline", "answer", "answer_stream", "build_index"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

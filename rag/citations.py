@@ -1,0 +1,356 @@
+"""Check a generated answer's ``[n]`` citations against the passages it was given.
+
+``check`` parses the markers (``[1]``, ``[1, 2]``, ``[1-3]``, ``【1】``), drops those no passage
+has, splits the answer into sentences and asks of each: do its cited passages contain every
+number and proper name it states? Text is compared after :func:`normalize` (accents, case,
+decimal comma, spaces in numbers), and a small table maps English names to their French forms.
+
+What it leaves out: meaning. A sentence that cites the right passage and repeats its figures and
+names while saying something false still passes; this is a cheap lexical guard against invented
+figures and wrong citations, not an entailment check.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.types import Citation, Passage, SentenceCheck
+
+__all__ = [
+    "REFUSALS",
+    "Checked",
+    "check",
+    "detect_language",
+    "is_refusal",
+    "names_in",
+    "normalize",
+    "numbers_in",
+    "parse_markers",
+]
+
+REFUSALS: dict[str, str] = {
+    "fr": "Les documents ne contiennent pas la réponse à cette question.",
+    "en": "The documents do not contain the answer to this question.",
+}
+
+# One marker: [1], [1, 2], [1-3], 【1】. Digits only, so "[software as a service]" is no marker.
+_MARKER = re.compile(r"[\[【]\s*(\d{1,9}(?:\s*[-–—,;]\s*\d{1,9})*)\s*[\]】]")
+_MAX_RANGE = 20  # "[1-3]" expands; "[1-999999]" is nonsense and stays two numbers
+_PUNCT = str.maketrans("’‘ʼ`´«»“”„‐‑‒–—―−", "'''''\"\"\"\"\"-------")
+# Sentence end: . ! ? … plus closing quotes, then the markers that follow it ("dollars. [1]").
+_END = re.compile(r"[.!?…]+[\"'»”’)]*(?:\s*" + _MARKER.pattern + r")*(?=\s|$)")
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)])\s+")
+# Words a period follows without ending the sentence: "M. Xu", "U.S. officials", "Inc.".
+_ABBREV = re.compile(r"[^\W\d_]|(?:\w\.)+\w|mr|mrs|ms|dr|st|jr|sr|vs|inc|ltd|co|corp|mme|cf|no")
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+_NUMBER = re.compile(r"(?<![^\W\d_])(?<![^\W\d_]-)(?<![\d.])\d+(?:\.\d+)?(?!\d)")
+# Small numbers are often spelled out ("three years" over "trois ans"); not "un"/"one"
+# (articles) nor "neuf" (also "new").
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, ws in enumerate(
+        [
+            "",
+            "",
+            "deux two",
+            "trois three",
+            "quatre four",
+            "cinq five",
+            "six",
+            "sept seven",
+            "huit eight",
+            "nine",
+            "dix ten",
+        ]
+    )
+    for w in ws.split()
+}
+
+
+def _words(text: str) -> set[str]:
+    return set(text.split())
+
+
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
+# Capitalised words that are not names, or that an English answer need not find verbatim.
+_NOT_NAMES = _words("""i the however ai ia ceo pdg mr mrs ms dr mme inc ltd co corp llc sa
+january february march april may june july august september october november december
+janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre
+monday tuesday wednesday thursday friday saturday sunday
+lundi mardi mercredi jeudi vendredi samedi dimanche""")
+# Each string: names that stand for one another (English answers over French passages).
+_EQUIVALENTS = (
+    "us u.s usa united states america american etats-unis etats unis americain washington",
+    "uk britain british kingdom royaume-uni royaume britannique london londres",
+    "china chinese chine chinois",
+    "beijing pekin",
+    "uyghur uighur ouighour ouigour",
+    "hong kong hk hongkong",
+    "europe european eu ue europeen",
+    "japan japanese japon japonais",
+    "korea korean coree coreen",
+    "germany german allemagne allemand",
+    "france french francais",
+    "dollar usd",
+    "yuan rmb renminbi cny",
+    "euro eur",
+    "exchange stock ipo bourse introduction cotation",
+    "president chairman presidente",
+)
+_EQUIV: dict[str, set[str]] = {}
+for _line in _EQUIVALENTS:
+    for _form in _line.split():
+        for _suffix in ("", "s", "e", "es") if len(_form) > 3 else ("",):  # plurals, feminines
+            _EQUIV.setdefault(_form + _suffix, set()).update(_line.split())
+
+_FR_WORDS = _words("""le la les des du de un une et est sont ete etait quel quelle quels quelles
+qui que quoi comment pourquoi combien ou dans pour sur avec par pas ne au aux ce cette ces ses
+sa leur leurs il elle ils elles nous vous je selon entre avait ont mais donc depuis chez l d qu
+n c j y""")
+_EN_WORDS = _words("""the of and to in is are was were what who whom which how why when where did
+does do has have had for with by from that this these those its their it be been will would can
+could about into than there at""")
+_APOLOGY = re.compile(
+    r"^(?:(?:je suis )?desole|(?:i'?m |i am )?sorry|malheureusement|"
+    r"unfortunately)\W*$"
+)
+# A refusal is either outright, or a negation whose subject is the documents themselves.
+_REFUSE = re.compile(
+    r"je ne (?:sais|peux) pas|i (?:don't|do not) know|(?:cannot|can't|unable "
+    r"to) answer|impossible de repondre|ne permet(?:tent)? pas de repondre|"
+    r"pas (?:en mesure|possible) de repondre|(?:aucune|pas d')information|"
+    r"no information"
+)
+_NEGATION = re.compile(r"\bne \w+ pas\b|\bn'\w+ pas\b|\bnot\b|n't\b")
+_SOURCES = re.compile(
+    r"\b(?:documents?|passages?|extraits?|textes?|sources?|contexte|"
+    r"context|texts?|excerpts?)\b"
+)
+
+
+def normalize(text: str) -> str:
+    """Fold text for comparison: case, accents, quotes, dashes, spaces and number formats.
+
+    >>> normalize("Les  États-Unis : 30,6 milliards, 2 000 ou 1,000,000 d’euros")
+    "les etats-unis : 30.6 milliards, 2000 ou 1000000 d'euros"
+    """
+    text = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "Oe"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().translate(_PUNCT)
+    text = re.sub(r"\s+", " ", text).strip()  # \s covers NBSP and thin spaces
+    text = re.sub(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?!\d)", lambda m: m[0].replace(" ", ""), text)
+    # "1,000,000": a comma before exactly three digits is an English thousands separator.
+    text = re.sub(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])", lambda m: m[0].replace(",", ""), text)
+    return re.sub(r"(?<=\d),(?=\d)", ".", text)
+
+
+def _canonical(number: str) -> str:
+    whole, dot, frac = number.partition(".")
+    frac = frac.rstrip("0")
+    return (whole.lstrip("0") or "0") + ("." + frac if dot and frac else "")
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers stated in text, normalised; citation markers and model names are not numbers.
+
+    >>> sorted(numbers_in("30,6 milliards de dollars, 85 % en 2021, trois ans, GLM-5 [3]"))
+    ['2021', '3', '30.6', '85']
+    """
+    text = normalize(_MARKER.sub(" ", text))
+    found = {_canonical(m[0]) for m in _NUMBER.finditer(text)}
+    return found | {_NUMBER_WORDS[m[0]] for m in _NUMBER_WORD.finditer(text)}
+
+
+def _sentence_initial(text: str, i: int) -> bool:
+    """Whether the word at text[i] opens a sentence, a line or a list item."""
+    if i >= 2 and text[i - 1] in "'’" and text[i - 2].isalpha():
+        return False  # French elision: d'Alibaba
+    while i > 0 and text[i - 1] in " \t\"'«»“”‘’([{*_#>•-":
+        i -= 1
+    return i == 0 or text[i - 1] in ".!?…:\n\r"
+
+
+def names_in(text: str) -> set[str]:
+    """Proper names stated in text, normalised: capitalised words not opening a sentence,
+    CamelCase words, acronyms and alphanumerics (A100, QwQ-32B, M2.5).
+
+    >>> sorted(names_in("Selon Zhipu, GLM-5 bat la puce A100 de Nvidia aux États-Unis."))
+    ['a100', 'etats', 'glm-5', 'nvidia', 'unis', 'zhipu']
+    """
+    # Currencies are not names: "US$51.8", "HK$405", "US dollars".
+    text = re.sub(r"\b(?:US|U\.S\.?|HK)\s?(?=\$|dollars?\b)", "", _MARKER.sub(" ", text))
+    names: set[str] = set()
+    for m in _WORD.finditer(text):
+        word = m[0]
+        if any(c.isdigit() for c in word):
+            if any(c.isalpha() for c in word):
+                names.add(normalize(word))
+            continue
+        initial = _sentence_initial(text, m.start())
+        for k, part in enumerate(word.split("-")):  # "Zhipu-backed", "Etats-Unis"
+            if len(part.replace(".", "")) < 2 or not part[0].isupper():
+                continue
+            if any(c.isupper() for c in part[1:]) or not (initial and k == 0):
+                names.add(normalize(part))  # SenseTime, HNA, U.S anywhere; others mid-sentence
+    return names - _NOT_NAMES
+
+
+def _name_found(name: str, haystack: str) -> bool:
+    """Whether the normalised haystack holds name (or an equivalent) as a word or word start."""
+    for form in _EQUIV.get(name, {name}):
+        if any(c.isdigit() for c in form) or len(form) <= 3:  # A100 is not A1000; Ma not marche
+            pattern = r"(?<!\w)" + re.escape(form) + r"(?!\w)"
+        else:  # "SenseTimes", "chinoise": plurals and inflections of the name
+            pattern = r"(?<!\w)" + re.escape(form[:-1] if form.endswith("s") else form)
+        if re.search(pattern, haystack):
+            return True
+    return False
+
+
+def parse_markers(text: str) -> list[int]:
+    """All cited numbers, in order of appearance, ranges expanded.
+
+    >>> parse_markers("A [1, 2]. B [3][1] C [4-6] D 【7】 E [software as a service]")
+    [1, 2, 3, 1, 4, 5, 6, 7]
+    """
+    return [n for m in _MARKER.finditer(text) for n in _marker_numbers(m[1])]
+
+
+def _marker_numbers(body: str) -> list[int]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", body):
+        ends = [int(x) for x in re.split(r"\s*[-–—]\s*", part)]
+        if len(ends) == 2 and 0 < ends[1] - ends[0] <= _MAX_RANGE:
+            out.extend(range(ends[0], ends[1] + 1))
+        else:
+            out.extend(ends)
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    """Split on sentence ends and newlines, keeping a trailing marker with its sentence.
+
+    >>> _sentences("M. Xu dirige SenseTime. Valeur : 30.6 milliards. [1]\\n- Alibaba [2]")
+    ['M. Xu dirige SenseTime.', 'Valeur : 30.6 milliards. [1]', 'Alibaba [2]']
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        line, start = _BULLET.sub("", line), 0
+        for m in _END.finditer(line):
+            before = line[max(start, m.start() - 12) : m.start()].split()  # the word before
+            word = before[-1].lstrip("([\"'«“").lower() if before else ""
+            if m[0][0] == "." and _ABBREV.fullmatch(word):
+                continue
+            if line[m.end() :].lstrip()[:1].islower():
+                continue  # "e.g. the", "etc. et" : no new sentence starts here
+            out.append(line[start : m.end()].strip())
+            start = m.end()
+        out.append(line[start:].strip())
+    return [s for s in out if s]
+
+
+def _refuses(sentence: str) -> bool:
+    text = normalize(_MARKER.sub(" ", sentence))
+    return bool(_REFUSE.search(text) or (_NEGATION.search(text) and _SOURCES.search(text)))
+
+
+def is_refusal(text: str) -> bool:
+    """Whether the answer as a whole declines to answer.
+
+    True when it starts with a REFUSALS phrase, or when it cites nothing, its first sentence
+    (after an apology) refuses, and at most one more sentence follows. A cited answer that
+    says a detail is "not mentioned" is an answer, not a refusal.
+
+    >>> is_refusal("Désolé. Les passages ne mentionnent pas le PDG.")
+    True
+    >>> is_refusal("SenseTime vaut 30,6 milliards [1]. Son PDG n'est pas mentionné.")
+    False
+    """
+    stripped = normalize(_MARKER.sub(" ", text))
+    if any(stripped.startswith(normalize(r)) for r in REFUSALS.values()):
+        return True
+    sentences = _sentences(text)
+    while sentences and _APOLOGY.match(normalize(sentences[0])):
+        sentences.pop(0)
+    return not _MARKER.search(text) and 0 < len(sentences) <= 2 and _refuses(sentences[0])
+
+
+def detect_language(text: str) -> str:
+    """ "fr" or "en", by counting French and English function words, French diacritics and
+    French spacing before "?". Ties go to "fr" (the corpus is French) unless there is no
+    French signal at all, then "en".
+
+    >>> detect_language("Et Alibaba ?"), detect_language("Who leads SenseTime?")
+    ('fr', 'en')
+    """
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    fr = sum(normalize(w) in _FR_WORDS or w != normalize(w) for w in words)
+    fr += len(re.findall(r"\s[?!:;]", text))
+    en = sum(w in _EN_WORDS for w in words)
+    return "fr" if fr and fr >= en else "en"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The result of :func:`check`.
+
+    ``text`` is the answer with markers no passage has removed and the others written ``[n]``;
+    ``citations`` has one entry per distinct valid cited n, sorted; ``invalid`` lists the
+    removed numbers, sorted.
+    """
+
+    text: str
+    citations: list[Citation]
+    sentences: list[SentenceCheck]
+    invalid: list[int]
+
+
+def _clean_markers(text: str, k: int) -> tuple[str, set[int]]:
+    invalid: set[int] = set()
+
+    def fix(m: re.Match[str]) -> str:
+        numbers = _marker_numbers(m[2])
+        invalid.update(n for n in numbers if not 1 <= n <= k)
+        valid = list(dict.fromkeys(n for n in numbers if 1 <= n <= k))
+        return m[1] + "".join(f"[{n}]" for n in valid) if valid else ""
+
+    pattern = re.compile(r"(?<![ \t])([ \t]*)" + _MARKER.pattern)  # lookbehind: linear time
+    while (new := pattern.sub(fix, text)) != text:  # removing "[9]" from "[[9]5]" makes "[5]"
+        text = new
+    return text.strip(), invalid
+
+
+def check(text: str, passages: Sequence[Passage]) -> Checked:
+    """Drop invented markers, resolve the others and check each sentence's support.
+
+    >>> from rag.types import Chunk
+    >>> p = Passage(Chunk("c", "d", "d.txt", "T", "SenseTime vaut 30,6 milliards.", 0, 30), 1.0, 0)
+    >>> c = check("SenseTime's value is 30.6 billion dollars [1][4].", [p])
+    >>> c.text, [x.n for x in c.citations], c.sentences[0].supported, c.invalid
+    ("SenseTime's value is 30.6 billion dollars [1].", [1], True, [4])
+    """
+    text, invalid = _clean_markers(text, len(passages))
+    haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
+    passage_numbers = [numbers_in(h) for h in haystacks]
+    checks: list[SentenceCheck] = []
+    for sentence in _sentences(text):
+        cited = tuple(dict.fromkeys(parse_markers(sentence)))
+        numbers, names = numbers_in(sentence), names_in(sentence)
+        if not cited:
+            label = sentence.endswith(":") or sentence.startswith("#")
+            short = not numbers and not names and len(sentence.split()) <= 6
+            ok = _refuses(sentence) or (label and len(sentence.split()) <= 6) or short
+            stated = () if ok else (*sorted(numbers), *sorted(names))
+            checks.append(SentenceCheck(sentence, (), ok, stated))
+            continue
+        haystack = "\n".join(haystacks[n - 1] for n in cited)
+        missing = sorted(numbers.difference(*(passage_numbers[n - 1] for n in cited)))
+        missing += sorted(n for n in names if not _name_found(n, haystack))
+        checks.append(SentenceCheck(sentence, cited, not missing, tuple(missing)))
+    citations = []
+    for n in sorted(set(parse_markers(text))):
+        c = passages[n - 1].chunk
+        citations.append(Citation(n, c.doc_id, c.source, c.title, c.text, c.start, c.end))
+    return Checked(text, citations, checks, sorted(invalid))

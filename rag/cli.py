@@ -1,0 +1,182 @@
+"""The ``rag`` command: index a folder, ask questions, start the chat.
+
+    rag index [PATH]          index PATH (default: the built-in articles) and make it the default
+    rag ask "question"        stream a cited answer, then its sources (--json for scripts)
+    rag chat                  start the web chat (needs the [app] extra)
+
+Only this module and the app turn RagErrors into messages for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import RagError
+from .settings import Settings, default_home
+
+EXIT_ERROR = 2
+
+
+def _remembered_corpus_file() -> Path:
+    return default_home() / "default_corpus"
+
+
+def remembered_corpus() -> Path | None:
+    """The folder ``rag index PATH`` last indexed, used when --corpus is not given."""
+    try:
+        text = _remembered_corpus_file().read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Path(text) if text else None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    corpus = getattr(args, "corpus", None) or remembered_corpus()
+    overrides = {
+        "corpus": corpus,
+        "top_k": getattr(args, "k", None),
+        "retrieval": getattr(args, "mode", None),
+        "generator": getattr(args, "generator", None),
+        "model": getattr(args, "model", None),
+    }
+    return Settings.from_env(**overrides)
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rEmbedding chunks: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .pipeline import build_index
+
+    corpus = Path(args.path).expanduser().resolve() if args.path else None
+    settings = Settings.from_env(corpus=corpus)
+    stats = build_index(settings=settings, on_progress=_progress)
+    _remembered_corpus_file().parent.mkdir(parents=True, exist_ok=True)
+    _remembered_corpus_file().write_text(str(corpus or ""), encoding="utf-8")
+    where = corpus or "the built-in articles"
+    print(
+        f"Indexed {where}: {stats.chunks} chunks from "
+        f"{len(stats.added) + len(stats.updated) + len(stats.unchanged)} documents "
+        f"in {stats.seconds:.1f} s"
+    )
+    for label, ids in (
+        ("added", stats.added),
+        ("updated", stats.updated),
+        ("removed", stats.removed),
+    ):
+        if ids:
+            print(f"  {label}: {', '.join(ids)}")
+    if stats.rebuilt:
+        print(f"  rebuilt from scratch: {stats.rebuilt}")
+    if not stats.changed:
+        print("  nothing changed")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .pipeline import get_pipeline
+    from .types import Answer
+
+    pipeline = get_pipeline(_settings(args))
+    if args.json:
+        print(json.dumps(pipeline.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    raw: list[str] = []
+    final: Answer | None = None
+    for item in pipeline.answer_stream(args.question):
+        if isinstance(item, Answer):
+            final = item
+        else:
+            raw.append(item)
+            print(item, end="", flush=True)
+    print()
+    assert final is not None
+    if final.text.strip() != "".join(raw).strip():
+        print(f"\nChecked answer: {final.text}")
+    print_sources(final)
+    t = final.timings
+    print(
+        f"\n({t.total_s:.1f} s: retrieval {t.retrieval_s * 1000:.0f} ms, first token "
+        f"{t.first_token_s:.1f} s, {t.prompt_tokens} prompt + {t.answer_tokens} answer tokens)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def print_sources(answer: object) -> None:
+    from .types import Answer
+
+    assert isinstance(answer, Answer)
+    if answer.refused:
+        return
+    for s in answer.unsupported:
+        missing = f" (not found in its sources: {', '.join(s.missing)})" if s.missing else ""
+        print(f"\n! Unsupported: {s.text}{missing}")
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        print(f"[{c.n}] {c.title}\n    {c.source}, characters {c.start}-{c.end}")
+        print(textwrap.indent(textwrap.fill(f"« {c.text} »", 96), "    "))
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    app_file = Path(__file__).resolve().parent.parent / "app.py"
+    if not app_file.is_file():
+        raise RagError(
+            "The chat app (app.py) is not part of this installation: run it from a checkout"
+        )
+    import runpy
+
+    sys.argv = [str(app_file)]
+    runpy.run_path(str(app_file), run_name="__main__")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="show progress messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index a folder of .txt/.md files")
+    p.add_argument("path", nargs="?", help="folder to index (default: the built-in articles)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question with cited sources")
+    p.add_argument("question")
+    p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")
+    p.add_argument("-k", type=int, help="passages given to the model")
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
+    p.add_argument(
+        "--generator", help="'llama-cpp', 'llama-cpp:<file.gguf>', 'transformers:<path>'"
+    )
+    p.add_argument("--model", help="packaged model for llama-cpp (qwen2.5-coder-1.5b or -0.5b)")
+    p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="start the web chat")
+    p.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="rag: %(message)s"
+    )
+    try:
+        return int(args.func(args))
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

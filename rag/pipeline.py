@@ -1,0 +1,296 @@
+"""The orchestrator: question -> retrieved passages -> generated, checked Answer.
+
+Stages are built lazily and kept for the life of the Pipeline, so the first
+question pays for loading the models and later ones do not. Every backend
+can be injected (tests pass fakes).
+
+>>> p = Pipeline(Settings(), embedder=fake_embedder, generator=fake)   # doctest: +SKIP
+>>> p.answer("Qui dirige SenseTime ?").citations[0].title          # doctest: +SKIP
+'Intelligence artificielle : Le succès en Bourse du leader chinois SenseTime ne se dément pas'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .citations import REFUSALS, check, detect_language, is_refusal
+from .documents import load_documents
+from .embeddings import Embedder, embedder_from_spec
+from .errors import CorpusError, QuestionError
+from .generation import Generator, generator_from_spec
+from .index import IndexStats, Store, update_index
+from .prompts import load_prompt
+from .retrieval import Retriever
+from .settings import Settings
+from .types import Answer, Passage, Timings
+
+log = logging.getLogger("rag")
+
+BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
+LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+
+
+def clean_question(question: str, *, max_chars: int) -> str:
+    """The question with control characters removed, or a QuestionError.
+
+    >>> clean_question("  Qui dirige\\x00 SenseTime ?  ", max_chars=100)
+    'Qui dirige SenseTime ?'
+    """
+    if not isinstance(question, str):
+        raise QuestionError(f"The question must be text, not {type(question).__name__}")
+    text = "".join(
+        ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\n\t\r" else "")
+        for ch in question
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("The question is empty: type a question about the documents")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. "
+            "Ask something shorter (a question, not a document)"
+        )
+    return text
+
+
+def format_passages(passages: list[Passage]) -> str:
+    """Number the passages for the prompt: ``[1] (Title) text``."""
+    return "\n\n".join(
+        f"[{i}] ({p.chunk.title})\n{p.chunk.text}" for i, p in enumerate(passages, start=1)
+    )
+
+
+class Pipeline:
+    """Holds the loaded stages for one Settings; answers questions."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._generator = generator
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+        # Fail on a bad prompt file now, not after the models have loaded.
+        self._system = load_prompt("answer_system").render()
+        self._user = load_prompt("answer_user")
+
+    # -- stages, built on first use ------------------------------------------------
+    @property
+    def corpus(self) -> Path:
+        return (self.settings.corpus or BUILTIN_CORPUS).expanduser().resolve()
+
+    @property
+    def index_dir(self) -> Path:
+        """One index folder per (corpus folder, embedder)."""
+        key = hashlib.sha256(f"{self.corpus}|{self.settings.embedder}".encode()).hexdigest()[:12]
+        return self.settings.home_dir / "indexes" / f"{self.corpus.name}-{key}"
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = embedder_from_spec(
+                self.settings.embedder, threads=self.settings.threads or None
+            )
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            s = self.settings
+            self._generator = generator_from_spec(
+                s.generator,
+                model=s.model,
+                cache_dir=s.home_dir,
+                context_tokens=s.context_tokens,
+                threads=s.threads,
+            )
+        return self._generator
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                # Re-scan the folder once per Pipeline: files may have changed since
+                # the last run, and only changed ones are embedded again.
+                store, _ = self._update()
+                self._retriever = Retriever(store, self.embedder)
+            return self._retriever
+
+    def index(self, on_progress: Callable[[int, int], None] | None = None) -> IndexStats:
+        """Bring the index in line with the corpus folder; returns what changed."""
+        with self._lock:
+            store, stats = self._update(on_progress)
+            self._retriever = Retriever(store, self.embedder)
+        return stats
+
+    def _update(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[Store, IndexStats]:
+        documents = load_documents(self.corpus)
+        store, stats = update_index(
+            self.index_dir,
+            documents,
+            self.embedder,
+            chunk_size=self.settings.chunk_size,
+            chunk_overlap=self.settings.chunk_overlap,
+            on_progress=on_progress,
+        )
+        if not store.chunks:
+            raise CorpusError(f"No text to index in {self.corpus}: add .txt or .md files")
+        return store, stats
+
+    # -- answering ---------------------------------------------------------------------
+    def retrieve(
+        self, question: str, *, k: int | None = None, mode: str | None = None
+    ) -> list[Passage]:
+        """The passages the model would be given for ``question``."""
+        s = self.settings
+        question = clean_question(question, max_chars=s.max_question_chars)
+        return self.retriever.search(
+            question, k=k or s.top_k, mode=mode or s.retrieval, candidates=s.candidates
+        )
+
+    def answer(self, question: str) -> Answer:
+        """Answer ``question`` from the corpus; see :class:`rag.types.Answer`."""
+        result: Answer | None = None
+        for item in self.answer_stream(question):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def answer_stream(self, question: str) -> Iterator[str | Answer]:
+        """Yield the answer's text pieces as the model writes them, then the
+        final, checked :class:`Answer` as the last item."""
+        s = self.settings
+        started = time.perf_counter()
+        question = clean_question(question, max_chars=s.max_question_chars)
+        language = detect_language(question)
+        passages = self.retrieve(question)
+        timings = Timings(retrieval_s=time.perf_counter() - started)
+        if not passages:
+            timings.total_s = time.perf_counter() - started
+            yield REFUSALS[language]
+            yield Answer(
+                question, REFUSALS[language], refused=True, language=language, timings=timings
+            )
+            return
+        messages = [
+            {"role": "system", "content": self._system},
+            {
+                "role": "user",
+                "content": self._user.render(
+                    passages=format_passages(passages),
+                    question=question,
+                    language=LANGUAGE_NAMES[language],
+                    refusal=REFUSALS[language],
+                ),
+            },
+        ]
+        generator = self.generator
+        pieces: list[str] = []
+        gen_started = time.perf_counter()
+        with generator.lock:
+            for piece in generator.stream(
+                messages, max_tokens=s.max_new_tokens, temperature=s.temperature, seed=s.seed
+            ):
+                if not pieces:
+                    timings.first_token_s = time.perf_counter() - started
+                pieces.append(piece)
+                yield piece
+            usage = generator.usage
+        timings.generation_s = time.perf_counter() - gen_started
+        timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
+        yield self._finish(question, language, "".join(pieces), passages, timings, started)
+
+    def _finish(
+        self,
+        question: str,
+        language: str,
+        raw: str,
+        passages: list[Passage],
+        timings: Timings,
+        started: float,
+    ) -> Answer:
+        checked = check(raw.strip(), passages)
+        refused = is_refusal(raw) or not checked.text.strip()
+        timings.total_s = time.perf_counter() - started
+        if refused:
+            return Answer(
+                question,
+                REFUSALS[language],
+                refused=True,
+                language=language,
+                passages=passages,
+                timings=timings,
+            )
+        return Answer(
+            question,
+            checked.text,
+            refused=False,
+            language=language,
+            citations=checked.citations,
+            passages=passages,
+            sentences=checked.sentences,
+            timings=timings,
+        )
+
+
+_PIPELINES: dict[Settings, Pipeline] = {}
+_PIPELINES_LOCK = threading.Lock()
+
+
+def get_pipeline(settings: Settings | None = None) -> Pipeline:
+    """The process-wide Pipeline for ``settings`` (models load once)."""
+    settings = settings or Settings()
+    with _PIPELINES_LOCK:
+        if settings not in _PIPELINES:
+            _PIPELINES[settings] = Pipeline(settings)
+        return _PIPELINES[settings]
+
+
+def answer(question: str, *, settings: Settings | None = None) -> Answer:
+    """Answer a question from the documents, with checked citations.
+
+    >>> a = answer("Quelle était la capitalisation boursière de SenseTime ?")  # doctest: +SKIP
+    >>> a.refused, a.citations[0].title[:25]                                  # doctest: +SKIP
+    (False, 'Intelligence artificielle')
+    """
+    return get_pipeline(settings).answer(question)
+
+
+def answer_stream(question: str, *, settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Yield the answer text as it is generated, then the full :class:`Answer`.
+
+    >>> for item in answer_stream("Who leads SenseTime?"):  # doctest: +SKIP
+    ...     print(item if isinstance(item, str) else "", end="")            # doctest: +SKIP
+    """
+    return get_pipeline(settings).answer_stream(question)
+
+
+def build_index(
+    corpus: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IndexStats:
+    """Index (or update the index of) a folder of .txt/.md files.
+
+    >>> build_index("~/articles").added   # doctest: +SKIP
+    ['a.txt', 'b.md']
+    """
+    settings = settings or Settings()
+    if corpus is not None:
+        settings = settings.replace(corpus=Path(corpus).expanduser())
+    return get_pipeline(settings).index(on_progress)

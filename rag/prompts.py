@@ -1,0 +1,85 @@
+"""Prompt files, found in a checkout (``prompts/``) or an installed package
+(``rag/prompts/``), validated when loaded.
+
+A prompt declares ``{name}`` placeholders; loading checks they are exactly
+the variables the caller will supply, so a typo fails at once, not as a
+silently odd answer. Literal braces are written ``{{`` and ``}}``.
+
+>>> p = Prompt("t", "Hello {who}", frozenset({"who"}))
+>>> p.render(who="you")
+'Hello you'
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .errors import PromptError
+
+# The variables each shipped prompt must use, no more, no less.
+PROMPT_VARIABLES: dict[str, frozenset[str]] = {
+    "answer_system": frozenset(),
+    "answer_user": frozenset({"passages", "question", "language", "refusal"}),
+}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    template: str
+    variables: frozenset[str]
+
+    def render(self, **values: str) -> str:
+        """Fill the placeholders; a missing or unexpected value is a PromptError."""
+        if set(values) != self.variables:
+            raise PromptError(
+                f"Prompt {self.name!r} takes {sorted(self.variables)}, got {sorted(values)}"
+            )
+        return self.template.format(**values)
+
+
+def prompt_dirs() -> list[Path]:
+    """Where prompt files are looked for, first match wins."""
+    here = Path(__file__).resolve().parent
+    return [here / "prompts", here.parent / "prompts"]
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{name}`` fields of a template: ``"a {x} {{y}}"`` -> ``{"x"}``."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError as exc:
+        raise PromptError(f"Malformed braces in prompt: {exc}") from exc
+
+
+@cache
+def load_prompt(name: str, directory: Path | None = None) -> Prompt:
+    """Load and validate ``<name>.txt``.
+
+    >>> load_prompt("answer_user").variables == PROMPT_VARIABLES["answer_user"]
+    True
+    """
+    expected = PROMPT_VARIABLES.get(name)
+    if expected is None:
+        raise PromptError(f"Unknown prompt {name!r}: known prompts are {sorted(PROMPT_VARIABLES)}")
+    candidates = [directory] if directory else prompt_dirs()
+    for folder in candidates:
+        path = folder / f"{name}.txt"
+        if path.is_file():
+            break
+    else:
+        raise PromptError(
+            f"Prompt file {name}.txt not found in {', '.join(map(str, candidates))}: "
+            "reinstall the package or restore the prompts/ folder"
+        )
+    template = path.read_text(encoding="utf-8")
+    found = placeholders(template)
+    if found != expected:
+        unknown, missing = sorted(found - expected), sorted(expected - found)
+        raise PromptError(
+            f"Prompt {path} is invalid: unknown variables {unknown}, missing variables {missing}"
+        )
+    return Prompt(name, template, expected)

@@ -1,0 +1,83 @@
+"""Shared fakes: a deterministic embedder and a generator with scripted replies.
+
+>>> FakeEmbedder().embed_queries(["SenseTime"]).shape
+(1, 64)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embeddings import Embedder
+from rag.generation import Generator, Message, Usage
+from rag.retrieval import tokenize
+from rag.settings import Settings
+
+CORPUS = Path(__file__).resolve().parent.parent / "rag" / "corpus"
+
+
+class FakeEmbedder(Embedder):
+    """Hashed bag of words: texts sharing words get close vectors. Counts calls."""
+
+    dim = 64
+    name = "fake:bag-of-words"
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in tokenize(text) or ["empty"]:
+                out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class FakeGenerator(Generator):
+    """Replies from a script: a fixed string, or a function of the user message."""
+
+    name = "fake:scripted"
+
+    def __init__(self, reply: str | Callable[[str], str] = "Réponse [1].") -> None:
+        super().__init__()
+        self.reply = reply
+        self.prompts: list[list[Message]] = []
+
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 320,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> Iterator[str]:
+        self.prompts.append(messages)
+        text = self.reply(messages[-1]["content"]) if callable(self.reply) else self.reply
+        pieces = re.findall(r"\S+\s*", text)
+        self.usage = Usage(
+            prompt_tokens=len(messages[-1]["content"].split()), completion_tokens=len(pieces)
+        )
+        yield from pieces
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose cache (indexes, models) lives in tmp_path."""
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of the built-in corpus."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for f in CORPUS.glob("*.txt"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    return folder

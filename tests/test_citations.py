@@ -1,0 +1,362 @@
+"""Tests for rag.citations: markers parsed, invented ones dropped, each sentence checked.
+
+Worked example: with one passage ``[1] = "SenseTime vaut 30,6 milliards de dollars."``, the answer
+``"SenseTime's market value was 30.6 billion dollars [1][3]."`` checks as text
+``"SenseTime's market value was 30.6 billion dollars [1]."`` (``[3]`` invented, so removed and
+reported in ``invalid == [3]``), one citation ``n == 1`` quoting the passage's chunk, and one
+supported sentence: ``"30.6"`` and ``"sensetime"`` are both in passage 1 once normalised.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.citations import (
+    REFUSALS,
+    check,
+    detect_language,
+    is_refusal,
+    names_in,
+    normalize,
+    numbers_in,
+    parse_markers,
+)
+from rag.types import Chunk, Citation, Passage
+
+SENSETIME = (
+    "SenseTime continue de surfer sur la vague du succès. Sa capitalisation boursière "
+    "oscille autour de 30,6 milliards de dollars, en hausse de 85 % depuis son entrée à "
+    "la Bourse de Hong Kong. La société, fondée en 2014 et dirigée par Xu Li, est accusée "
+    "par les États-Unis de participer à la répression des Ouïghours du Xinjiang."
+)
+ALIBABA = (
+    "Le groupe chinois Alibaba investira 380 milliards de yuans (52,5 milliards de dollars) "
+    "au cours des trois prochaines années. Il emploie 2\u00a0000 ingénieurs à Pékin et a "
+    "bondi de 85 % en Bourse."
+)
+
+
+def passage(text: str, rank: int = 0, doc: str = "doc.txt", start: int = 0) -> Passage:
+    """A retrieved passage whose chunk spans text[start:start+len(text)] of doc."""
+    chunk = Chunk(
+        f"{doc}#{rank}", doc, f"/corpus/{doc}", doc.upper(), text, start, start + len(text)
+    )
+    return Passage(chunk, score=1.0 - rank / 10, rank=rank)
+
+
+PASSAGES = [passage(SENSETIME, 0, "sensetime.txt", 120), passage(ALIBABA, 1, "alibaba.txt", 40)]
+
+
+def only(text: str, passages: list[Passage] = PASSAGES) -> tuple[bool, tuple[str, ...]]:
+    """(supported, missing) of the single sentence in text."""
+    [sentence] = check(text, passages).sentences
+    return sentence.supported, sentence.missing
+
+
+# --- markers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a [1].", [1]),
+        ("a [1, 2].", [1, 2]),
+        ("a [1,2] b [2 ; 4]", [1, 2, 2, 4]),
+        ("a [1][2] b [ 3 ]", [1, 2, 3]),
+        ("a [1-3] b [4–5]", [1, 2, 3, 4, 5]),
+        ("a 【1】 b【2, 3】", [1, 2, 3]),
+        ("a [2] b [1] c [2]", [2, 1, 2]),
+        ("a [3-1]", [3, 1]),  # not a range: kept as written
+        ("[software as a service] [1.5] [a1] (1) 30,6 [] [x-3]", []),
+        ("", []),
+    ],
+)
+def test_parse_markers(text: str, expected: list[int]) -> None:
+    assert parse_markers(text) == expected
+
+
+def test_invalid_markers_are_removed_and_reported() -> None:
+    checked = check("SenseTime vaut 30,6 milliards [1][7]. Alibaba [0] investit [2, 9].", PASSAGES)
+    assert checked.text == "SenseTime vaut 30,6 milliards [1]. Alibaba investit [2]."
+    assert checked.invalid == [0, 7, 9]
+    assert [c.n for c in checked.citations] == [1, 2]
+
+
+def test_markers_are_normalised_to_single_brackets() -> None:
+    checked = check("Alibaba et SenseTime [1, 2]. Hausse de 85 % 【2】. Bourse [1-2].", PASSAGES)
+    assert checked.text == "Alibaba et SenseTime [1][2]. Hausse de 85 % [2]. Bourse [1][2]."
+    assert checked.invalid == []
+
+
+def test_removal_never_leaves_an_invalid_marker_behind() -> None:
+    assert check("Texte [[9]5] fin [1].", PASSAGES).text == "Texte fin [1]."
+
+
+def test_citations_quote_the_exact_chunk() -> None:
+    checked = check("Alibaba investira 380 milliards de yuans [2]. Et SenseTime [1] [2].", PASSAGES)
+    assert checked.citations == [
+        Citation(
+            1,
+            "sensetime.txt",
+            "/corpus/sensetime.txt",
+            "SENSETIME.TXT",
+            SENSETIME,
+            120,
+            120 + len(SENSETIME),
+        ),
+        Citation(
+            2, "alibaba.txt", "/corpus/alibaba.txt", "ALIBABA.TXT", ALIBABA, 40, 40 + len(ALIBABA)
+        ),
+    ]
+    assert [s.citations for s in checked.sentences] == [(2,), (1, 2)]
+
+
+def test_no_passages_means_every_marker_is_invalid() -> None:
+    checked = check("SenseTime vaut 30,6 milliards [1].", [])
+    assert (checked.text, checked.citations, checked.invalid) == (
+        "SenseTime vaut 30,6 milliards.",
+        [],
+        [1],
+    )
+    assert not checked.sentences[0].supported
+
+
+# --- sentences -----------------------------------------------------------------------------
+
+
+def test_sentence_splitting() -> None:
+    text = (
+        "M. Xu Li dirige SenseTime [1]. Sa valeur est de 30.6 milliards. [1] "
+        "Les U.S. officials disagree [1] !\nVoici :\n- Alibaba investit 380 milliards [2]\n"
+        "2. Pékin [2]"
+    )
+    assert [s.text for s in check(text, PASSAGES).sentences] == [
+        "M. Xu Li dirige SenseTime [1].",
+        "Sa valeur est de 30.6 milliards. [1]",
+        "Les U.S. officials disagree [1] !",
+        "Voici :",
+        "Alibaba investit 380 milliards [2]",
+        "Pékin [2]",
+    ]
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30,6 milliards", {"30.6"}),
+        ("30.6 billion", {"30.6"}),
+        ("30.60 billion", {"30.6"}),
+        ("85 %", {"85"}),
+        ("85%", {"85"}),
+        ("en 2021", {"2021"}),
+        ("2\u00a0000 ingénieurs", {"2000"}),
+        ("1\u202f000\u2009000 de yuans", {"1000000"}),
+        ("1 000 000", {"1000000"}),
+        ("1,000,000 yuan", {"1000000"}),
+        ("US$51.8 et 51,8 $", {"51.8"}),
+        ("€2,5 ou 2,5 €", {"2.5"}),
+        ("trois prochaines années, over three years", {"3"}),
+        ("cité [3] et [1, 2]", set()),
+        ("A100, QwQ-32B, GLM-5, M2.5", set()),
+        ("le 21 février 2025, 11:41", {"21", "2025", "11", "41"}),
+    ],
+)
+def test_numbers_in(text: str, expected: set[str]) -> None:
+    assert numbers_in(text) == expected
+
+
+def test_normalize() -> None:
+    assert normalize("  L’ÉTAT\u00a0chinois — «\u2009Pékin\u2009» : 30,6 ") == (
+        'l\'etat chinois - " pekin " : 30.6'
+    )
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Sa capitalisation est de 30,6 milliards de dollars [1].",
+        "Its market value is 30.6 billion dollars [1].",
+        "Alibaba will invest 380 billion yuan ($52.5 billion) over three years [2].",
+        "Alibaba employs 2,000 engineers in Beijing [2].",
+        "Alibaba emploie 2 000 ingénieurs [2].",
+        "Its shares rose 85% [1].",
+    ],
+)
+def test_numbers_match_across_formats(sentence: str) -> None:
+    assert only(sentence) == (True, ())
+
+
+def test_number_absent_from_cited_passage_is_missing() -> None:
+    assert only("La capitalisation de SenseTime atteint 31 milliards de dollars [1].") == (
+        False,
+        ("31",),
+    )
+
+
+def test_number_inside_a_larger_number_does_not_count() -> None:
+    # "14" appears in the passage only as part of "2014".
+    assert only("La société a 14 ans [1].") == (False, ("14",))
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Le groupe Alibaba investit.", {"alibaba"}),
+        ("Alibaba investit.", set()),  # a sentence's first word is not taken for a name
+        ("SenseTime's value.", {"sensetime"}),  # but CamelCase is a name anywhere
+        ("Selon HNA Group et l'État, d'Alibaba.", {"hna", "group", "etat", "alibaba"}),
+        ("The U.S. and China in March, on Monday, said AI CEO.", {"u.s", "china"}),
+        (
+            "It released QwQ-32B, GLM-5 and M2.5 on A100 chips.",
+            {"qwq-32b", "glm-5", "m2.5", "a100"},
+        ),
+        ("It closed at HK$405 (US$51.8), in US dollars.", set()),
+        ("- Pékin\n2. Alibaba, a Zhipu-backed fund", {"zhipu"}),
+    ],
+)
+def test_names_in(text: str, expected: set[str]) -> None:
+    assert names_in(text) == expected
+
+
+def test_english_answer_over_french_passage_is_supported() -> None:
+    assert only("SenseTime's market value was about 30.6 billion dollars [1].") == (True, ())
+    assert only("The United States accuses SenseTime over the Uyghurs in Xinjiang [1].") == (
+        True,
+        (),
+    )
+    assert only("The Chinese group Alibaba has engineers in Beijing [2].") == (True, ())
+    assert only("It listed on the Hong Kong Stock Exchange, led by Xu Li [1].") == (True, ())
+
+
+def test_sentence_citing_the_wrong_passage_is_unsupported() -> None:
+    # 85 % is in both passages, SenseTime only in passage 1.
+    assert only("L'action de SenseTime a bondi de 85 % [1].") == (True, ())
+    assert only("L'action de SenseTime a bondi de 85 % [2].") == (False, ("sensetime",))
+
+
+def test_translated_name_must_still_be_in_the_passage() -> None:
+    assert only("SenseTime is based in Beijing [1].") == (False, ("beijing",))
+    assert only("Alibaba will invest 380 billion RMB [2].") == (True, ())
+    assert only("SenseTime is worth 30.6 billion RMB [1].") == (False, ("rmb",))
+
+
+# --- uncited sentences ---------------------------------------------------------------------
+
+
+def test_uncited_factual_sentence_is_unsupported() -> None:
+    [sentence] = check("Elle a été fondée en 2014 par Xu Li.", PASSAGES).sentences
+    assert (sentence.supported, sentence.citations, sentence.missing) == (
+        False,
+        (),
+        ("2014", "li", "xu"),
+    )
+
+
+def test_uncited_connective_text_is_fine() -> None:
+    checked = check("Voici les informations :\nEn résumé, oui.\n- Alibaba investit [2].", PASSAGES)
+    assert [s.supported for s in checked.sentences] == [True, True, True]
+    assert not only("La société est accusée de participer à la répression.")[0]
+
+
+# --- refusals and language -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        REFUSALS["fr"],
+        REFUSALS["en"],
+        "LES DOCUMENTS NE CONTIENNENT PAS LA REPONSE.",
+        "Désolé. Les passages ne permettent pas de répondre à cette question.",
+        "Je ne sais pas.",
+        "I don't know.",
+        "The documents don't say who leads Alibaba.",
+        "This is not mentioned in the passages.",
+        "Les documents fournis ne mentionnent pas le PDG d'Alibaba. Veuillez reformuler.",
+    ],
+)
+def test_refusals(text: str) -> None:
+    assert is_refusal(text)
+    assert all(s.supported and not s.citations for s in check(text, PASSAGES).sentences)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "SenseTime vaut 30,6 milliards [1].",
+        "SenseTime vaut 30,6 milliards [1]. Son bénéfice n'est pas mentionné dans les documents.",
+        "Alibaba n'a pas précisé comment ces milliards seront répartis [2].",
+        "Alibaba n'a pas précisé comment ces milliards seront répartis.",
+        "SenseTime a été fondée en 2014. Elle est cotée à Hong Kong. Les documents ne disent pas "
+        "qui la dirige.",
+    ],
+)
+def test_not_refusals(text: str) -> None:
+    assert not is_refusal(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Quelle était la capitalisation de SenseTime ?", "fr"),
+        ("Et Alibaba ?", "fr"),
+        ("Qui dirige SenseTime?", "fr"),
+        ("Combien Alibaba va-t-il investir", "fr"),
+        ("What did Alibaba invest?", "en"),
+        ("Who leads SenseTime?", "en"),
+        ("How much is SenseTime worth?", "en"),
+        ("SenseTime?", "en"),  # no French signal at all
+    ],
+)
+def test_detect_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+# --- property ------------------------------------------------------------------------------
+
+PIECES = st.sampled_from(
+    [
+        "[1]",
+        "[0]",
+        "[2, 3]",
+        "[1-4]",
+        "【3】",
+        "[99]",
+        "[",
+        "]",
+        ". ",
+        "\n",
+        "- ",
+        " 30,6 ",
+        "2 000",
+        "SenseTime",
+        "U.S.",
+        "M. ",
+        " ",
+        "…",
+        "?",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.one_of(st.text(max_size=20), PIECES), max_size=30),
+    k=st.integers(min_value=0, max_value=3),
+)
+def test_check_never_raises_and_keeps_only_valid_markers(parts: list[str], k: int) -> None:
+    passages = [passage(text, i) for i, text in enumerate([SENSETIME, ALIBABA, "Pékin."][:k])]
+    checked = check("".join(parts), passages)
+    assert all(1 <= c.n <= k for c in checked.citations)
+    assert all(1 <= n <= k for n in parse_markers(checked.text))
+    assert all(n < 1 or n > k for n in checked.invalid)
+    assert all(1 <= n <= k for s in checked.sentences for n in s.citations)

@@ -1,0 +1,126 @@
+"""The on-disk index: incremental updates, atomic writes, damage detection.
+
+Worked example: index the five articles (5 added), change one file and
+delete another, index again: 1 updated, 1 removed, 3 unchanged, and only
+the changed file's chunks are embedded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.documents import load_documents
+from rag.index import FlatIndex, load_index, update_index
+from tests.conftest import FakeEmbedder
+
+
+def build(folder: Path, corpus: Path, embedder: FakeEmbedder | None = None, **kw: int):  # type: ignore[no-untyped-def]
+    e = embedder or FakeEmbedder()
+    args = {"chunk_size": 600, "chunk_overlap": 120, **kw}
+    return update_index(folder, load_documents(corpus), e, **args)
+
+
+def test_first_build_then_nothing_changes(tmp_path: Path, corpus: Path) -> None:
+    store, stats = build(tmp_path / "idx", corpus)
+    assert len(stats.added) == 5 and stats.embedded_chunks == len(store.chunks) > 5
+    embedder = FakeEmbedder()
+    _, again = build(tmp_path / "idx", corpus, embedder)
+    assert not again.changed and embedder.calls == []
+    assert len(again.unchanged) == 5
+
+
+def test_incremental_update(tmp_path: Path, corpus: Path) -> None:
+    store, _ = build(tmp_path / "idx", corpus)
+    before = {c.doc_id for c in store.chunks}
+    (corpus / "003_fa2c6a669076a93a.txt").unlink()
+    changed = corpus / "004_8fc970d9fd5bad57.txt"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\n\nUn paragraphe ajouté sur Tencent.",
+        encoding="utf-8",
+    )
+    (corpus / "new.md").write_text("# Nouveau\n\nMiniMax lance un modèle.", encoding="utf-8")
+    embedder = FakeEmbedder()
+    store2, stats = build(tmp_path / "idx", corpus, embedder)
+    assert stats.removed == ["003_fa2c6a669076a93a.txt"]
+    assert stats.updated == ["004_8fc970d9fd5bad57.txt"] and stats.added == ["new.md"]
+    assert len(stats.unchanged) == 3
+    fresh = [c for c in store2.chunks if c.doc_id in {"004_8fc970d9fd5bad57.txt", "new.md"}]
+    assert sum(embedder.calls) == len(fresh)
+    assert {c.doc_id for c in store2.chunks} == before - {"003_fa2c6a669076a93a.txt"} | {"new.md"}
+    # Kept vectors still belong to their chunks: each chunk is its own nearest neighbour.
+    vectors = FakeEmbedder().embed_passages([c.text for c in store2.chunks])
+    for row, chunk in enumerate(store2.chunks):
+        assert store2.search(vectors[row], 1)[0].chunk.id == chunk.id
+    reloaded = load_index(tmp_path / "idx")
+    assert reloaded is not None and [c.id for c in reloaded.chunks] == [c.id for c in store2.chunks]
+
+
+def test_other_embedder_or_chunker_rebuilds(tmp_path: Path, corpus: Path) -> None:
+    build(tmp_path / "idx", corpus)
+    _, stats = build(tmp_path / "idx", corpus, chunk_size=300)
+    assert "settings changed" in stats.rebuilt and len(stats.added) == 5
+
+
+@pytest.mark.parametrize("victim", ["vectors.faiss", "chunks.jsonl", "manifest.json"])
+def test_damage_is_detected_and_rebuilt(tmp_path: Path, corpus: Path, victim: str) -> None:
+    store, _ = build(tmp_path / "idx", corpus)
+    path = store.path / victim
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(Exception, match="damaged|hash"):
+        load_index(tmp_path / "idx")
+    store2, stats = build(tmp_path / "idx", corpus)
+    assert stats.rebuilt.startswith("damaged") and len(store2.chunks) == len(store.chunks)
+    assert load_index(tmp_path / "idx") is not None
+
+
+def test_one_version_on_disk_and_crash_leftovers_cleaned(tmp_path: Path, corpus: Path) -> None:
+    folder = tmp_path / "idx"
+    build(folder, corpus)
+    (folder / ".v-crashed.tmp").mkdir()  # what a write killed half-way leaves
+    (corpus / "000_77984f51074b5574.txt").write_text(
+        "Texte changé sur SenseTime.", encoding="utf-8"
+    )
+    store, _ = build(folder, corpus)
+    versions = sorted(p.name for p in folder.iterdir() if "v-" in p.name)
+    assert versions == [store.path.name]
+    assert (folder / "CURRENT").read_text() == store.path.name
+
+
+def test_failed_write_keeps_old_index(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "idx"
+    store, _ = build(folder, corpus)
+    (corpus / "new.txt").write_text("MiniMax lance M2.5.", encoding="utf-8")
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FlatIndex, "save", full_disk)
+    with pytest.raises(Exception, match="No space left.*previous index is untouched"):
+        build(folder, corpus)
+    monkeypatch.undo()
+    kept = load_index(folder)
+    assert kept is not None and len(kept.chunks) == len(store.chunks)
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_manifest_records_what_matters(tmp_path: Path, corpus: Path) -> None:
+    store, _ = build(tmp_path / "idx", corpus)
+    manifest = json.loads((store.path / "manifest.json").read_text())
+    assert manifest["embedder"] == "fake:bag-of-words" and manifest["dim"] == 64
+    assert manifest["chunk_size"] == 600 and manifest["chunk_overlap"] == 120
+    assert len(manifest["documents"]) == 5
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
+
+
+def test_flat_index_search_and_empty() -> None:
+    idx = FlatIndex(2)
+    _scores, ids = idx.search(np.array([[1.0, 0.0]], dtype=np.float32), 3)
+    assert ids.shape == (1, 0)
+    idx.add(np.array([[1, 0], [0, 1]], dtype=np.float32))
+    assert idx.search(np.array([[0.1, 0.9]], dtype=np.float32), 5)[1].tolist() == [[1, 0]]
