@@ -29,6 +29,7 @@ __all__ = [
     "normalize",
     "numbers_in",
     "parse_markers",
+    "repair",
 ]
 
 REFUSALS: dict[str, str] = {
@@ -124,7 +125,11 @@ _REFUSE = re.compile(
     r"pas (?:en mesure|possible) de repondre|(?:aucune|pas d')information|"
     r"no information"
 )
-_NEGATION = re.compile(r"\bne \w+ pas\b|\bn'\w+ pas\b|\bnot\b|n't\b")
+# "ne disent pas", "ne le disent pas", "n'en parlent pas", "ne disent rien", "not", "don't".
+_NEGATION = re.compile(
+    r"\bne (?:(?:le|la|les|l'|en|y|lui|leur|nous|vous|se|s') ?)?\w+ (?:pas|rien|jamais)\b"
+    r"|\bn'(?:en |y )?\w+ (?:pas|rien|jamais)\b|\bnot\b|n't\b"
+)
 _SOURCES = re.compile(
     r"\b(?:documents?|passages?|extraits?|textes?|sources?|contexte|"
     r"context|texts?|excerpts?)\b"
@@ -305,6 +310,42 @@ class Checked:
     citations: list[Citation]
     sentences: list[SentenceCheck]
     invalid: list[int]
+
+
+def repair(text: str, passages: Sequence[Passage]) -> str:
+    """Re-cite sentences whose citation is missing or wrong, when one passage backs them.
+
+    A small model often states a fact right but cites the wrong number, or none. A sentence
+    whose stated numbers and names (at least one) all appear in some passage gets that
+    passage's number (the best-ranked one, i.e. the lowest) in place of its own markers.
+    Sentences nothing backs are left as they are, for :func:`check` to flag.
+
+    >>> from rag.types import Chunk
+    >>> ps = [Passage(Chunk(c, "d", "d", "T", t, 0, len(t)), 1.0, 0)
+    ...       for c, t in (("a", "Alibaba investit."), ("b", "Xu Li dirige SenseTime."))]
+    >>> repair("SenseTime est dirigée par Xu Li [1].", ps)
+    'SenseTime est dirigée par Xu Li [2].'
+    """
+    text, _ = _clean_markers(text, len(passages))
+    haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
+    passage_numbers = [numbers_in(h) for h in haystacks]
+
+    def backs(i: int, numbers: set[str], names: set[str]) -> bool:
+        return numbers <= passage_numbers[i] and all(_name_found(n, haystacks[i]) for n in names)
+
+    for sentence in _sentences(text):
+        bare = _MARKER.sub("", sentence).strip()
+        numbers, names = numbers_in(bare), names_in(bare)
+        cited = [n - 1 for n in dict.fromkeys(parse_markers(sentence))]
+        if not (numbers or names) or (cited and any(backs(i, numbers, names) for i in cited)):
+            continue
+        backing = [i for i in range(len(passages)) if backs(i, numbers, names)]
+        if not backing:
+            continue
+        body = re.sub(r"\s+([.!?…])$", r"\1", _MARKER.sub("", sentence).strip())
+        end = len(body.rstrip(".!?…"))
+        text = text.replace(sentence, f"{body[:end]} [{backing[0] + 1}]{body[end:]}", 1)
+    return text
 
 
 def _clean_markers(text: str, k: int) -> tuple[str, set[int]]:

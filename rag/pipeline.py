@@ -19,13 +19,14 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .citations import REFUSALS, check, detect_language, is_refusal
+from .citations import REFUSALS, check, detect_language, is_refusal, repair
+from .context import focus
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
 from .errors import CorpusError, QuestionError
 from .generation import Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
-from .prompts import load_prompt
+from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
 from .types import Answer, Passage, Timings
@@ -82,8 +83,27 @@ class Pipeline:
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
-        self._system = load_prompt("answer_system").render()
         self._user = load_prompt("answer_user")
+        self._preamble = self._few_shot(load_prompt("answer_system").render())
+
+    def _few_shot(self, system: str) -> list[dict[str, str]]:
+        """System prompt, then worked examples as past turns. The same for every question,
+        so llama.cpp keeps this prefix in its cache and reads it once."""
+        messages = [{"role": "system", "content": system}]
+        for e in load_examples():
+            messages.append(
+                {"role": "user", "content": self._render(e.passages, e.question, e.language)}
+            )
+            messages.append({"role": "assistant", "content": e.answer or REFUSALS[e.language]})
+        return messages
+
+    def _render(self, passages: str, question: str, language: str) -> str:
+        return self._user.render(
+            passages=passages,
+            question=question,
+            language=LANGUAGE_NAMES[language],
+            refusal=REFUSALS[language],
+        )
 
     # -- stages, built on first use ------------------------------------------------
     @property
@@ -154,11 +174,21 @@ class Pipeline:
     def retrieve(
         self, question: str, *, k: int | None = None, mode: str | None = None
     ) -> list[Passage]:
-        """The passages the model would be given for ``question``."""
+        """The chunks retrieved for ``question``, best first."""
         s = self.settings
         question = clean_question(question, max_chars=s.max_question_chars)
         return self.retriever.search(
             question, k=k or s.top_k, mode=mode or s.retrieval, candidates=s.candidates
+        )
+
+    def context(self, question: str) -> list[Passage]:
+        """The passages the model is given for ``question``: the retrieved chunks'
+        sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
+        return focus(
+            question,
+            self.retrieve(question),
+            self.embedder,
+            max_sentences=self.settings.context_sentences,
         )
 
     def answer(self, question: str) -> Answer:
@@ -177,7 +207,7 @@ class Pipeline:
         started = time.perf_counter()
         question = clean_question(question, max_chars=s.max_question_chars)
         language = detect_language(question)
-        passages = self.retrieve(question)
+        passages = self.context(question)
         timings = Timings(retrieval_s=time.perf_counter() - started)
         if not passages:
             timings.total_s = time.perf_counter() - started
@@ -187,15 +217,10 @@ class Pipeline:
             )
             return
         messages = [
-            {"role": "system", "content": self._system},
+            *self._preamble,
             {
                 "role": "user",
-                "content": self._user.render(
-                    passages=format_passages(passages),
-                    question=question,
-                    language=LANGUAGE_NAMES[language],
-                    refusal=REFUSALS[language],
-                ),
+                "content": self._render(format_passages(passages), question, language),
             },
         ]
         generator = self.generator
@@ -223,8 +248,16 @@ class Pipeline:
         timings: Timings,
         started: float,
     ) -> Answer:
-        checked = check(raw.strip(), passages)
-        refused = is_refusal(raw) or not checked.text.strip()
+        # The model's citations are repaired before they are checked: a fact stated right
+        # but cited wrong is re-cited to the passage that holds it. An answer none of whose
+        # sentences is backed by its citations is treated as a refusal: with a small model,
+        # that is how an invented answer to an unanswerable question looks.
+        checked = check(repair(raw.strip(), passages), passages)
+        refused = (
+            is_refusal(raw)
+            or not checked.text.strip()
+            or not any(c.supported and c.citations for c in checked.sentences)
+        )
         timings.total_s = time.perf_counter() - started
         if refused:
             return Answer(

@@ -12,6 +12,7 @@ silently odd answer. Literal braces are written ``{{`` and ``}}``.
 
 from __future__ import annotations
 
+import json
 import string
 from dataclasses import dataclass
 from functools import cache
@@ -55,6 +56,55 @@ def placeholders(template: str) -> set[str]:
         raise PromptError(f"Malformed braces in prompt: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class Example:
+    """A worked example shown to the model before the real question (few-shot).
+
+    ``answer`` None means the right reply is the refusal in ``language``.
+    """
+
+    passages: str
+    question: str
+    language: str
+    answer: str | None
+
+
+@cache
+def load_examples(name: str = "answer_examples", directory: Path | None = None) -> list[Example]:
+    """Load ``<name>.json``: a list of ``{passages, question, language, answer}``.
+
+    >>> [e.language for e in load_examples()]
+    ['en', 'fr', 'fr', 'en']
+    """
+    path = _find(f"{name}.json", directory)
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+        examples = [Example(**item) for item in items]
+    except (ValueError, TypeError) as exc:
+        raise PromptError(
+            f"Examples file {path} is invalid: it must be a JSON list of objects with keys "
+            f"passages, question, language, answer ({exc})"
+        ) from exc
+    for e in examples:
+        if e.language not in {"fr", "en"} or "[1]" not in e.passages:
+            raise PromptError(
+                f"Example {e.question!r} in {path}: language must be 'fr' or 'en' and the "
+                "passages numbered from [1]"
+            )
+    return examples
+
+
+def _find(filename: str, directory: Path | None) -> Path:
+    candidates = [directory] if directory else prompt_dirs()
+    for folder in candidates:
+        if (folder / filename).is_file():
+            return folder / filename
+    raise PromptError(
+        f"Prompt file {filename} not found in {', '.join(map(str, candidates))}: "
+        "reinstall the package or restore the prompts/ folder"
+    )
+
+
 @cache
 def load_prompt(name: str, directory: Path | None = None) -> Prompt:
     """Load and validate ``<name>.txt``.
@@ -65,16 +115,7 @@ def load_prompt(name: str, directory: Path | None = None) -> Prompt:
     expected = PROMPT_VARIABLES.get(name)
     if expected is None:
         raise PromptError(f"Unknown prompt {name!r}: known prompts are {sorted(PROMPT_VARIABLES)}")
-    candidates = [directory] if directory else prompt_dirs()
-    for folder in candidates:
-        path = folder / f"{name}.txt"
-        if path.is_file():
-            break
-    else:
-        raise PromptError(
-            f"Prompt file {name}.txt not found in {', '.join(map(str, candidates))}: "
-            "reinstall the package or restore the prompts/ folder"
-        )
+    path = _find(f"{name}.txt", directory)
     template = path.read_text(encoding="utf-8")
     found = placeholders(template)
     if found != expected:

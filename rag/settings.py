@@ -44,10 +44,13 @@ class Settings:
 
     # Retrieval: "hybrid" (dense + BM25, reciprocal rank fusion), "dense" or "keyword".
     retrieval: str = "hybrid"
-    # Passages handed to the model.
-    top_k: int = 5
+    # Chunks retrieved for a question.
+    top_k: int = 8
     # Candidates each retriever contributes before fusion.
     candidates: int = 20
+    # Sentences of the retrieved chunks handed to the model, those closest to the
+    # question (see rag/context.py); 0 hands over the whole chunks.
+    context_sentences: int = 6
 
     # Generator: "llama-cpp" (default GGUF below), "transformers:<HF id or path>",
     # or "llama-cpp:<path to .gguf>".

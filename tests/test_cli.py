@@ -1,0 +1,158 @@
+"""The ``rag`` command on fakes: what it prints, what it remembers, how it fails.
+
+Worked example: with ``RAG_HOME`` in tmp_path and a fake Pipeline cached for the Settings the
+command computes, ``rag ask "Quelle est la capitalisation boursière de SenseTime ?" --corpus DIR``
+prints the streamed reply "SenseTime vaut 30,6 milliards de dollars [1].", then::
+
+    Sources:
+    [1] Intelligence artificielle : Le succès en Bourse du leader chinois SenseTime ne se dément pas
+        DIR/000_77984f51074b5574.txt, characters 11-526
+        « Intelligence artificielle : ... autour de 30,6 milliards de dollars. ... »
+
+and exits 0; ``rag ask ""`` prints "error: The question is empty..." on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import rag.pipeline
+from rag.citations import REFUSALS
+from rag.cli import EXIT_ERROR, _settings, build_parser, main
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from tests.conftest import FakeEmbedder, FakeGenerator
+from tests.test_pipeline import FACT, QUESTION, cite
+
+KEYS = {"text", "citations", "refused", "passages", "timings", "unsupported"}
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """RAG_HOME in tmp_path, an empty Pipeline cache, and no real model ever built."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a real model was requested: the cached fake Pipeline was missed")
+
+    folder = tmp_path / "home"
+    monkeypatch.setenv("RAG_HOME", str(folder))
+    monkeypatch.setattr(rag.pipeline, "_PIPELINES", {})
+    monkeypatch.setattr(rag.pipeline, "embedder_from_spec", refuse)
+    monkeypatch.setattr(rag.pipeline, "generator_from_spec", refuse)
+    return folder
+
+
+def install(
+    monkeypatch: pytest.MonkeyPatch, corpus: Path, reply: str | Callable[[str], str]
+) -> tuple[Pipeline, FakeEmbedder, FakeGenerator]:
+    """Cache a Pipeline on fakes for the Settings the CLI computes for ``corpus``."""
+    settings = Settings.from_env(corpus=corpus)
+    embedder, generator = FakeEmbedder(), FakeGenerator(reply)
+    pipeline = Pipeline(settings, embedder=embedder, generator=generator)
+    monkeypatch.setitem(rag.pipeline._PIPELINES, settings, pipeline)
+    return pipeline, embedder, generator
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_ask_streams_the_answer_then_its_sources(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline, _, generator = install(monkeypatch, corpus, cite(FACT))
+    assert main(["ask", QUESTION, "--corpus", str(corpus)]) == 0
+    out, err = capsys.readouterr()
+    assert len(generator.prompts) == 1
+    raw = generator.reply(generator.prompts[0][-1]["content"])  # type: ignore[operator]
+    assert out.startswith(raw + "\n") and "Checked answer" not in out
+    assert "Unsupported" not in out
+    expected = pipeline.answer(QUESTION)  # same fakes, same reply: the answer the CLI printed
+    assert expected.citations
+    _, sources = out.split("\nSources:\n")
+    for c in expected.citations:
+        assert f"[{c.n}] {c.title}\n    {c.source}, characters {c.start}-{c.end}\n" in sources
+        assert flat(f"« {c.text} »") in flat(sources)
+    assert "prompt +" in err and "Traceback" not in err
+
+
+def test_ask_json(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(monkeypatch, corpus, cite(FACT))
+    assert main(["ask", QUESTION, "--corpus", str(corpus), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)  # stdout holds the JSON and nothing else
+    assert data.keys() >= KEYS
+    assert data["refused"] is False and data["unsupported"] == [] and FACT in data["text"]
+    [citation] = data["citations"]
+    assert f"[{citation['n']}]" in data["text"] and FACT in citation["text"]
+    assert data["passages"] and data["timings"]["prompt_tokens"] > 0
+
+
+@pytest.mark.parametrize("reply", [REFUSALS["fr"], REFUSALS["en"]])
+def test_ask_refusal_prints_no_sources(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], reply: str
+) -> None:
+    install(monkeypatch, corpus, reply)
+    assert main(["ask", QUESTION, "--corpus", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(reply) and REFUSALS["fr"] in out  # French question: French refusal
+    assert "Sources:" not in out and "[1]" not in out
+
+
+@pytest.mark.parametrize("question", ["", "  \t "])
+def test_empty_question_exits_2(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], question: str
+) -> None:
+    _, _, generator = install(monkeypatch, corpus, cite(FACT))
+    assert main(["ask", question, "--corpus", str(corpus)]) == EXIT_ERROR == 2
+    out, err = capsys.readouterr()
+    assert out == "" and generator.prompts == []
+    assert err.startswith("error: The question is empty") and "Traceback" not in err
+
+
+def test_missing_corpus_exits_2(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing"
+    install(monkeypatch, missing, cite(FACT))
+    assert main(["ask", QUESTION, "--corpus", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: corpus folder {missing} does not exist: pass a folder")
+
+    install(monkeypatch, missing.resolve(), cite(FACT))
+    assert main(["index", str(missing)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (home / "default_corpus").exists()  # a failed index is not remembered
+
+
+def test_index_counts_then_nothing_changed_and_remembers_the_folder(
+    corpus: Path, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = corpus.resolve()
+    _, embedder, generator = install(monkeypatch, folder, cite(FACT))
+    assert main(["index", str(corpus)]) == 0
+    out, err = capsys.readouterr()
+    counts = re.search(r"^Indexed (.+): (\d+) chunks from 5 documents in [\d.]+ s$", out, re.M)
+    assert counts and counts[1] == str(folder)
+    chunks = int(counts[2])
+    assert chunks == sum(embedder.calls) > 5 and f"Embedding chunks: {chunks}/{chunks}" in err
+    assert "added: 000_77984f51074b5574.txt, 001_" in out and "nothing changed" not in out
+
+    assert main(["index", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    assert f": {chunks} chunks from 5 documents" in out and "nothing changed" in out
+    assert "added" not in out and sum(embedder.calls) == chunks  # nothing embedded again
+
+    assert (home / "default_corpus").read_text(encoding="utf-8") == str(folder)
+    assert _settings(build_parser().parse_args(["ask", QUESTION])).corpus == folder
+    other = _settings(build_parser().parse_args(["ask", QUESTION, "--corpus", "elsewhere"]))
+    assert other.corpus == Path("elsewhere")  # --corpus wins over the remembered folder
+
+    assert main(["ask", QUESTION]) == 0  # no --corpus: the remembered folder's Pipeline
+    assert len(generator.prompts) == 1 and "Sources:" in capsys.readouterr().out

