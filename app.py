@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env(corpus=corpus)
 
     def pipeline() -> Pipeline:
-        from rag.pipeline import get_pipeline  # on the first question, not at start-up
+        from rag import get_pipeline  # on the first question, not at start-up
 
         return get_pipeline(settings)
 

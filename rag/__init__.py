@@ -24,7 +24,7 @@ from .settings import Settings
 from .types import Answer, Chunk, Citation, Document, Passage, SentenceCheck, Timings
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline, answer, answer_stream, build_index
+    from .pipeline import Pipeline, answer, answer_stream, build_index, get_pipeline
 
 __all__ = [
     "Answer",
@@ -45,9 +45,10 @@ __all__ = [
     "answer",
     "answer_stream",
     "build_index",
+    "get_pipeline",
 ]
 
-_LAZY = {"Pipeline", "answer", "answer_stream", "build_index"}
+_LAZY = {"Pipeline", "answer", "answer_stream", "build_index", "get_pipeline"}
 
 
 def __getattr__(name: str) -> Any:

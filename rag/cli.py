@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -35,8 +36,17 @@ def remembered_corpus() -> Path | None:
     return Path(text) if text else None
 
 
+def _corpus(args: argparse.Namespace) -> Path | None:
+    """--corpus, else $RAG_CORPUS, else the folder ``rag index`` last indexed."""
+    if getattr(args, "corpus", None):
+        return Path(args.corpus).expanduser().resolve()
+    if os.environ.get("RAG_CORPUS"):
+        return None  # Settings.from_env reads it
+    return remembered_corpus()
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    corpus = getattr(args, "corpus", None) or remembered_corpus()
+    corpus = _corpus(args)
     overrides = {
         "corpus": corpus,
         "top_k": getattr(args, "k", None),
@@ -160,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="start the web chat")
+    p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on")
     p.set_defaults(func=cmd_chat)
     return parser
 

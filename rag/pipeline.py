@@ -11,12 +11,13 @@ can be injected (tests pass fakes).
 
 from __future__ import annotations
 
+import collections.abc
 import hashlib
 import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from .citations import REFUSALS, check, detect_language, is_refusal, repair
@@ -32,6 +33,9 @@ from .settings import Settings
 from .types import Answer, Passage, Timings
 
 log = logging.getLogger("rag")
+
+# What answer_stream returns: close it if you stop reading early, to free the model.
+AnswerStream = collections.abc.Generator[str | Answer, None, None]
 
 BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
@@ -200,7 +204,7 @@ class Pipeline:
         assert result is not None
         return result
 
-    def answer_stream(self, question: str) -> Iterator[str | Answer]:
+    def answer_stream(self, question: str) -> AnswerStream:
         """Yield the answer's text pieces as the model writes them, then the
         final, checked :class:`Answer` as the last item."""
         s = self.settings
@@ -303,7 +307,7 @@ def answer(question: str, *, settings: Settings | None = None) -> Answer:
     return get_pipeline(settings).answer(question)
 
 
-def answer_stream(question: str, *, settings: Settings | None = None) -> Iterator[str | Answer]:
+def answer_stream(question: str, *, settings: Settings | None = None) -> AnswerStream:
     """Yield the answer text as it is generated, then the full :class:`Answer`.
 
     >>> for item in answer_stream("Who leads SenseTime?"):  # doctest: +SKIP

@@ -152,7 +152,10 @@ def test_index_counts_then_nothing_changed_and_remembers_the_folder(
     assert (home / "default_corpus").read_text(encoding="utf-8") == str(folder)
     assert _settings(build_parser().parse_args(["ask", QUESTION])).corpus == folder
     other = _settings(build_parser().parse_args(["ask", QUESTION, "--corpus", "elsewhere"]))
-    assert other.corpus == Path("elsewhere")  # --corpus wins over the remembered folder
+    assert other.corpus == Path("elsewhere").resolve()  # --corpus wins over the remembered one
+    monkeypatch.setenv("RAG_CORPUS", str(home))  # and so does $RAG_CORPUS
+    assert _settings(build_parser().parse_args(["ask", QUESTION])).corpus == home
+    monkeypatch.delenv("RAG_CORPUS")
 
     assert main(["ask", QUESTION]) == 0  # no --corpus: the remembered folder's Pipeline
     assert len(generator.prompts) == 1 and "Sources:" in capsys.readouterr().out

