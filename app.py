@@ -52,7 +52,9 @@ def format_timings(answer: Answer) -> str:
     parts = [f"retrieval {t.retrieval_s * 1000:.0f} ms"]
     if t.answer_tokens and t.generation_s > 0:  # nothing was generated when nothing was found
         parts.append(f"first token {t.first_token_s:.1f} s")
-        parts.append(f"{t.answer_tokens / t.generation_s:.1f} tokens/s")
+        parts.append(f"{t.tokens_per_s:.1f} tokens/s")
+    if t.setup_s >= 0.5:
+        parts.append(f"models and index loaded in {t.setup_s:.0f} s")
     return f"<small>{' · '.join(parts)}</small>"
 
 

@@ -111,9 +111,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"\nChecked answer: {final.text}")
     print_sources(final)
     t = final.timings
+    setup = f"loading {t.setup_s:.1f} s, " if t.setup_s >= 0.05 else ""
     print(
-        f"\n({t.total_s:.1f} s: retrieval {t.retrieval_s * 1000:.0f} ms, first token "
-        f"{t.first_token_s:.1f} s, {t.prompt_tokens} prompt + {t.answer_tokens} answer tokens)",
+        f"\n({t.total_s:.1f} s: {setup}retrieval {t.retrieval_s * 1000:.0f} ms, first token "
+        f"{t.first_token_s:.1f} s, {t.tokens_per_s:.1f} tokens/s, "
+        f"{t.prompt_tokens} prompt + {t.answer_tokens} answer tokens)",
         file=sys.stderr,
     )
     return 0

@@ -82,7 +82,11 @@ class SentenceTransformerEmbedder(Embedder):
                 f"Could not load the SentenceTransformer model {model!r}: give a local folder "
                 f"that holds one ({exc})"
             ) from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # Renamed in sentence-transformers 5; keep working with both.
+        loaded = self._model
+        dimension = getattr(loaded, "get_embedding_dimension", None)
+        dimension = dimension or loaded.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
         self._batch = batch_size
         self.name = f"sentence-transformers:{Path(model).name}"
 

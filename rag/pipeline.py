@@ -151,6 +151,10 @@ class Pipeline:
                 self._retriever = Retriever(store, self.embedder)
             return self._retriever
 
+    def warm(self) -> None:
+        """Load the models and the index now rather than on the first question."""
+        _ = self.retriever, self.generator
+
     def index(self, on_progress: Callable[[int, int], None] | None = None) -> IndexStats:
         """Bring the index in line with the corpus folder; returns what changed."""
         with self._lock:
@@ -208,13 +212,16 @@ class Pipeline:
         """Yield the answer's text pieces as the model writes them, then the
         final, checked :class:`Answer` as the last item."""
         s = self.settings
-        started = time.perf_counter()
         question = clean_question(question, max_chars=s.max_question_chars)
         language = detect_language(question)
+        setup_started = time.perf_counter()
+        self.warm()
+        started = time.perf_counter()
+        timings = Timings(setup_s=started - setup_started)
         passages = self.context(question)
-        timings = Timings(retrieval_s=time.perf_counter() - started)
+        timings.retrieval_s = time.perf_counter() - started
         if not passages:
-            timings.total_s = time.perf_counter() - started
+            timings.total_s = time.perf_counter() - started + timings.setup_s
             yield REFUSALS[language]
             yield Answer(
                 question, REFUSALS[language], refused=True, language=language, timings=timings
@@ -262,7 +269,7 @@ class Pipeline:
             or not checked.text.strip()
             or not any(c.supported and c.citations for c in checked.sentences)
         )
-        timings.total_s = time.perf_counter() - started
+        timings.total_s = time.perf_counter() - started + timings.setup_s
         if refused:
             return Answer(
                 question,

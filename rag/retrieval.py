@@ -11,6 +11,7 @@ rankings without having to calibrate their scores against each other.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ class KeywordIndex:
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it narrates every build
         self._chunks = list(chunks)
         self._bm25 = bm25s.BM25()
         # An empty token list would break the sparse index; a placeholder matches nothing.

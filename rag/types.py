@@ -84,14 +84,25 @@ class SentenceCheck:
 
 @dataclass
 class Timings:
-    """Seconds per stage, and token counts of the prompt and the answer."""
+    """Seconds per stage, and token counts of the prompt and the answer.
 
+    ``setup_s`` is the one-off cost of the first question (loading the models, indexing);
+    ``first_token_s`` counts from the question, setup excluded.
+    """
+
+    setup_s: float = 0.0
     retrieval_s: float = 0.0
     generation_s: float = 0.0
     first_token_s: float = 0.0
     total_s: float = 0.0
     prompt_tokens: int = 0
     answer_tokens: int = 0
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Writing speed: answer tokens over the time from the first token to the last."""
+        writing = self.total_s - self.setup_s - self.first_token_s
+        return self.answer_tokens / writing if writing > 0 and self.answer_tokens else 0.0
 
 
 @dataclass

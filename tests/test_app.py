@@ -136,7 +136,9 @@ def test_format_answer_escapes_document_and_model_text() -> None:
         text=f"Réponse {evil} [1].",
         citations=[Citation(1, "a.txt", "a.txt", f"Titre {evil}", f"Début\n{evil}", 0, 10)],
         sentences=[SentenceCheck(f"Phrase {evil} [1].", (1,), supported=False, missing=("X",))],
-        timings=Timings(retrieval_s=0.012, generation_s=2.0, first_token_s=0.5, answer_tokens=30),
+        timings=Timings(
+            retrieval_s=0.012, generation_s=2.0, first_token_s=0.5, total_s=2.5, answer_tokens=30
+        ),
     )
     out = app.format_answer(answer)
 
