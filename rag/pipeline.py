@@ -112,7 +112,7 @@ class Pipeline:
     # -- stages, built on first use ------------------------------------------------
     @property
     def corpus(self) -> Path:
-        return (self.settings.corpus or BUILTIN_CORPUS).expanduser().resolve()
+        return Path(self.settings.corpus or BUILTIN_CORPUS).expanduser().resolve()
 
     @property
     def index_dir(self) -> Path:
