@@ -137,6 +137,65 @@ def print_sources(answer: object) -> None:
         print(textwrap.indent(textwrap.fill(f"« {c.text} »", 96), "    "))
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import evaluation
+    from .pipeline import get_pipeline
+
+    questions = evaluation.load_questions(args.questions)
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        questions = [q for q in questions if q.id in wanted]
+    questions = [
+        q
+        for q in questions
+        if (not args.language or q.language == args.language)
+        and (not args.kind or q.kind == args.kind)
+    ]
+    if args.subset:
+        questions = questions[: args.subset]
+    if not questions:
+        raise RagError("No question matches those filters")
+    modes = args.compare.split(",") if args.compare else [args.mode or Settings().retrieval]
+    runs, details = {}, {}
+    for mode in modes:
+        # The questions are about the built-in articles: no remembered folder here.
+        corpus = Path(args.corpus).expanduser().resolve() if args.corpus else None
+        settings = Settings.from_env(corpus=corpus, retrieval=mode, top_k=args.k)
+        label = f"{mode}"
+
+        def progress(done: int, total: int, result: object, label: str = label) -> None:
+            ok = getattr(result, "ok", None)
+            mark = "" if args.retrieval_only else (" ok" if ok else " MISS")
+            print(
+                f"\r[{label}] {done}/{total}{mark}   ",
+                end="" if done < total else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        results = evaluation.run(
+            get_pipeline(settings),
+            questions,
+            k=args.k or 5,
+            answers=not args.retrieval_only,
+            on_progress=progress,
+        )
+        runs[label] = evaluation.breakdown(results, k=args.k or 5, answers=not args.retrieval_only)
+        details[label] = results
+    md, js = evaluation.write_report(runs, details, args.out)
+    for label, groups in runs.items():
+        print(
+            f"{label}: "
+            + ", ".join(
+                f"{m}={v}"
+                for m, v in groups["all"].items()
+                if v is not None and not m.endswith("_p95")
+            )
+        )
+    print(f"Report: {md} and {js}")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     app_file = Path(__file__).resolve().parent.parent / "app.py"
     if not app_file.is_file():
@@ -170,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="packaged model for llama-cpp (qwen2.5-coder-1.5b or -0.5b)")
     p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="run the evaluation set and write a report")
+    p.add_argument("--questions", type=Path, help="question file (default: eval/questions.jsonl)")
+    p.add_argument("--corpus", type=Path, help="folder of documents (default: built-in articles)")
+    p.add_argument("--ids", help="comma-separated question ids to run")
+    p.add_argument("--language", choices=["fr", "en"], help="only questions in this language")
+    p.add_argument("--kind", help="only questions of this kind")
+    p.add_argument("--subset", type=int, help="only the first N questions (after filters)")
+    p.add_argument("-k", type=int, help="chunks retrieved (and the k of hit@k, recall@k)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
+    p.add_argument("--compare", help="comma-separated retrieval modes to run side by side")
+    p.add_argument("--retrieval-only", action="store_true", help="score retrieval, no answers")
+    p.add_argument("--out", type=Path, default=Path("eval/report"), help="report folder")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("chat", help="start the web chat")
     p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")

@@ -1,152 +1,271 @@
-"""Does an answer state the expected facts? Lenient lexical matching for the evaluation set.
+"""The evaluation suite: run the question set through a Pipeline and score it.
 
-A fact is a list of variants (surface forms of the same fact); it is present when any variant
-is. Variant and text both go through :func:`rag.citations.normalize` (case, accents, typographic
-apostrophes, decimal comma, spaces inside numbers), then a variant is one of two kinds:
+Each question (``eval/questions.jsonl``) names the facts a right answer states and the
+articles that hold them. For every question we record the retrieved chunks and the answer,
+then compute, overall and by language and kind:
 
-- numeric: one number with, optionally, a scale word (milliard/billion/bn/Md, million/M,
-  thousand/k), a unit (%, percent, pour cent) or a currency (dollars/$/USD, yuans/RMB/CNY,
-  euros/€/EUR, dollars de Hong Kong/HK$/HKD), and qualifiers ("près de", "plus de", "about"),
-  which are ignored. It matches a quantity of the text with the same value (number × scale;
-  a variant with no scale word just needs the same number, at any scale) and, when the variant
-  names a unit or currency, the same one written next to the number.
-  A number is whole: "30" is not in "300", "30.6", "2030" nor "GLM-30".
-- phrase (anything else: names, dates like "juin 2022"): whole words, hyphens read as spaces;
-  "Xu Li" is in "Xu Li's", not in "Xu Lin".
+- retrieval, at article level over the top-k chunks: hit@k, recall@k, MRR, nDCG@10;
+- answers: accuracy (all facts stated, not refused), refusal accuracy on unanswerable
+  questions, false refusal rate on answerable ones;
+- citations: validity (the number exists), precision (the cited passage comes from an expected
+  article and backs its sentence), recall (share of answer sentences backed by a citation);
+- latency per stage (p50, p95) and tokens.
 
-Worked example, over "Sa valeur est passée de 16,5 milliards de dollars à 5,9 Md$." :
-``"16.5 billion"`` is numeric (16.5e9, any currency): found; ``"16,5 millions"`` (16.5e6): not
-found; ``"5,9 milliards d'euros"`` (5.9e9 EUR; the text says 5.9e9 USD): not found;
-``"Xu Li"`` is a phrase: not found.
+Worked example: a question whose expected article is ``b`` and whose top chunks come from
+``a, b, b`` has hit@3 = 1, MRR = 1/2 and recall@3 = 1.
 
-What it leaves out: numbers written as words ("trois" is not "3"; list both as variants), and
-meaning: it checks that a figure is stated, not what the answer says it measures.
+>>> retrieval_scores(["a", "b", "b"], {"b"}, k=3)["mrr"]
+0.5
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from decimal import Decimal
-from functools import lru_cache
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
-from rag.citations import normalize
+from .citations import parse_markers
+from .errors import RagError
+from .facts import facts_present
+from .pipeline import Pipeline
+from .types import Answer
 
-__all__ = ["fact_present", "facts_present"]
-
-# Normalised scale word -> power of ten. French "billion" (10^12) is read the English way.
-_SCALES = {
-    **dict.fromkeys("trillions trillion".split(), 12),
-    **dict.fromkeys("milliards milliard mrds mrd mds md billions billion bln bn".split(), 9),
-    **dict.fromkeys("millions million mio mln mn m".split(), 6),
-    **dict.fromkeys("milliers mille thousand k".split(), 3),
-}
-# Unit -> its forms written after the number, and (if any) before it ("HK$405", "RMB 2.4bn").
-_UNITS: dict[str, tuple[str, str]] = {
-    "HKD": (
-        r"dollars? (?:de |d')?hong ?kong|dollars? hongkongais|hong ?kong dollars?|hk ?\$|hkd",
-        r"hk ?\$|hkd",
-    ),
-    "USD": (
-        r"dollars? (?:americains?|us|des etats-unis)|u\.?s\.? dollars?|dollars?|us ?\$|\$ ?us"
-        r"|usd|\$",
-        r"us ?\$|usd|\$",
-    ),
-    "CNY": (r"yuans?(?: renminbi)?|renminbi|rmb|cny|¥", r"rmb|cny|¥"),
-    "EUR": (r"euros?|eur|€", r"eur|€"),
-    "%": (r"%|pour ?cent|per ?cent|percent", ""),
-}
-_LETTER = r"[^\W\d_]"
-_SCALE = "|".join(sorted(_SCALES, key=len, reverse=True))
-_POST = "|".join(post for post, _ in _UNITS.values())
-_PRE = "|".join(pre for _, pre in _UNITS.values() if pre)
-_QUANTITY = re.compile(
-    rf"(?:(?<!{_LETTER})(?P<pre>{_PRE}) ?|(?<![\w.])(?<!{_LETTER}-))"  # "$5" or a bare "5"
-    r"(?P<num>\d+(?:\.\d+)?)(?!\.?\d)"
-    rf"(?:[ -]?(?P<scale>{_SCALE})(?!{_LETTER}))?"
-    rf"(?: ?(?:de |d'|of )?(?P<post>{_POST})(?!{_LETTER}))?"
-)
-# Words a numeric variant may carry besides its quantity: they qualify it, the answer need not.
-_QUALIFIERS = set(
-    "de d' du des of a an the pres plus moins environ quelque quelques autour jusqu'a presque "
-    "about around nearly almost over more than less under some roughly approximately up to just"
-    " ~ + > < ≈ ( ) , : .".split()
-)
-
-Quantity = tuple[Decimal, int | None, str | None]  # (number, power of ten, unit): 16.5, 9, "USD"
+KINDS = ("number", "name", "date", "place", "multi", "conflict", "paraphrase", "unanswerable")
 
 
-def _unit(form: str | None) -> str | None:
-    if form is None:
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    language: str
+    kind: str
+    answerable: bool
+    facts: tuple[tuple[str, ...], ...]
+    articles: tuple[str, ...]
+
+
+@dataclass
+class Result:
+    """One question's run: what was retrieved, what was answered, and how it scored."""
+
+    question: Question
+    retrieved: list[str]  # doc ids of the top chunks, best first
+    answer: Answer
+    raw: str  # the model's text before the checks
+    facts: list[bool] = field(default_factory=list)
+
+    @property
+    def correct(self) -> bool:
+        """States every expected fact and is not a refusal."""
+        return not self.answer.refused and all(self.facts)
+
+    @property
+    def ok(self) -> bool:
+        """Right behaviour: a correct answer, or a refusal of an unanswerable question."""
+        return self.correct if self.question.answerable else self.answer.refused
+
+
+def questions_file() -> Path:
+    """``eval/questions.jsonl`` of the checkout (or of the installed package)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "eval" / "questions.jsonl", here.parent / "eval" / "questions.jsonl"):
+        if candidate.is_file():
+            return candidate
+    raise RagError("No eval/questions.jsonl found: run `rag eval` from a checkout of the project")
+
+
+def load_questions(path: Path | None = None) -> list[Question]:
+    """Read the question set; one JSON object per line."""
+    path = path or questions_file()
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            questions.append(
+                Question(
+                    item["id"],
+                    item["question"],
+                    item["language"],
+                    item["kind"],
+                    bool(item["answerable"]),
+                    tuple(tuple(f) for f in item["facts"]),
+                    tuple(item["articles"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RagError(f"{path}, line {number}: not a valid question ({exc})") from exc
+    return questions
+
+
+def retrieval_scores(docs: Sequence[str], relevant: set[str], *, k: int) -> dict[str, float]:
+    """Article-level scores of one ranked list of chunk doc ids."""
+    top = list(docs[:k])
+    first = next((i for i, d in enumerate(docs) if d in relevant), None)
+    gains, seen = [], set()
+    for d in docs[:10]:  # each relevant article counts once, at its first chunk
+        gains.append(1.0 if d in relevant and d not in seen else 0.0)
+        seen.add(d)
+    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+    return {
+        "hit": float(any(d in relevant for d in top)),
+        "recall": len(relevant & set(top)) / len(relevant),
+        "mrr": 1.0 / (first + 1) if first is not None else 0.0,
+        "ndcg10": dcg / ideal if ideal else 0.0,
+    }
+
+
+def run(
+    pipeline: Pipeline,
+    questions: Iterable[Question],
+    *,
+    k: int = 5,
+    answers: bool = True,
+    on_progress: Callable[[int, int, Result | None], None] | None = None,
+) -> list[Result]:
+    """Ask every question through ``pipeline``; ``answers=False`` scores retrieval only."""
+    questions = list(questions)
+    results = []
+    for i, q in enumerate(questions, start=1):
+        retrieved = [p.chunk.doc_id for p in pipeline.retrieve(q.question, k=max(k, 10))]
+        raw, answer = "", Answer(q.question, "", refused=True)
+        if answers:
+            for item in pipeline.answer_stream(q.question):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    raw += item
+        result = Result(q, retrieved, answer, raw, facts_present(q.facts, answer.text))
+        results.append(result)
+        if on_progress:
+            on_progress(i, len(questions), result)
+    return results
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(statistics.fmean(values), 3) if values else None
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
         return None
-    for unit, (post, pre) in _UNITS.items():
-        if re.fullmatch(post, form) or (pre and re.fullmatch(pre, form)):
-            return unit
-    raise AssertionError(form)  # every form the regex accepts is listed in _UNITS
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-@lru_cache(maxsize=512)
-def _quantities(norm: str) -> tuple[tuple[Quantity, int, int], ...]:
-    """Quantities in normalised text, with spans: ``"hk$ 405"`` -> ``(405, None, "HKD")``."""
-    out = []
-    for m in _QUANTITY.finditer(norm):
-        if not (m["scale"] or m["post"]) and re.match(_LETTER, norm[m.end("num") :]):
-            continue  # "5g", "2020s": a number glued to a word is not a quantity
-        power = _SCALES[m["scale"]] if m["scale"] else None
-        unit = _unit(m["pre"]) or _unit(m["post"])
-        out.append(((Decimal(m["num"]), power, unit), m.start(), m.end()))
-    return tuple(out)
+def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dict[str, Any]:
+    """All metrics of a set of results (see the module docstring)."""
+    answerable = [r for r in results if r.question.answerable]
+    unanswerable = [r for r in results if not r.question.answerable]
+    retrieval = [retrieval_scores(r.retrieved, set(r.question.articles), k=k) for r in answerable]
+    out: dict[str, Any] = {"questions": len(results)}
+    for name in ("hit", "recall", "mrr", "ndcg10"):
+        label = f"{name}@{k}" if name in ("hit", "recall") else name
+        out[f"retrieval_{label}"] = _mean([s[name] for s in retrieval])
+    if not answers:
+        return out
+    out["answer_accuracy"] = _mean([float(r.correct) for r in answerable])
+    out["refusal_accuracy"] = _mean([float(r.answer.refused) for r in unanswerable])
+    out["false_refusal_rate"] = _mean([float(r.answer.refused) for r in answerable])
+
+    markers = [(n, len(r.answer.passages)) for r in results for n in parse_markers(r.raw)]
+    out["citation_validity"] = _mean([float(1 <= n <= size) for n, size in markers])
+    precise, backed = [], []
+    for r in answerable:
+        if r.answer.refused:
+            continue
+        for s in r.answer.sentences:
+            backed.append(float(s.supported and bool(s.citations)))
+            for n in s.citations:
+                doc = r.answer.passages[n - 1].chunk.doc_id
+                precise.append(float(s.supported and doc in r.question.articles))
+    out["citation_precision"] = _mean(precise)
+    out["citation_recall"] = _mean(backed)
+
+    timed = [r.answer.timings for r in results if r.answer.timings.total_s > 0]
+    for stage in ("retrieval_s", "first_token_s", "total_s"):
+        values = [getattr(t, stage) for t in timed]
+        out[f"{stage}_p50"], out[f"{stage}_p95"] = (
+            _percentile(values, 0.5),
+            _percentile(values, 0.95),
+        )
+    out["prompt_tokens_mean"] = _mean([t.prompt_tokens for t in timed])
+    out["answer_tokens_mean"] = _mean([t.answer_tokens for t in timed])
+    return out
 
 
-@lru_cache(maxsize=4096)
-def _parse(variant: str) -> Quantity | str:
-    """A variant as a quantity, or as a folded phrase when it is not one number."""
-    norm = normalize(variant)
-    found = _quantities(norm)
-    if len(found) == 1:
-        quantity, start, end = found[0]
-        rest = (norm[:start] + " " + norm[end:]).replace("d'", "d' ").split()
-        if all(word in _QUALIFIERS for word in rest):
-            return quantity
-    return _fold(norm)
+def breakdown(results: Sequence[Result], *, k: int, answers: bool) -> dict[str, dict[str, Any]]:
+    """Scores overall, then by language and by kind."""
+    groups: dict[str, list[Result]] = {"all": list(results)}
+    for r in results:
+        groups.setdefault(f"lang={r.question.language}", []).append(r)
+        groups.setdefault(f"kind={r.question.kind}", []).append(r)
+    return {name: score(rs, k=k, answers=answers) for name, rs in groups.items()}
 
 
-def _fold(norm: str) -> str:
-    return re.sub(r"[\s-]+", " ", norm).strip()
-
-
-def _present(variant: str, norm: str) -> bool:
-    parsed = _parse(variant)
-    if isinstance(parsed, str):  # whole words: "glm 5" is not in "glm 50" nor "glm 5.1"
-        pattern = rf"(?<!\w){re.escape(parsed)}(?!\w|[.,]\d)"
-        return bool(parsed) and re.search(pattern, _fold(norm)) is not None
-    number, power, unit = parsed
-    for (n, p, u), _, _ in _quantities(norm):
-        same = n == number if power is None else n.scaleb(p or 0) == number.scaleb(power)
-        if same and unit in (None, u):
-            return True
-    return False
-
-
-def fact_present(variants: Sequence[str], text: str) -> bool:
-    """Whether text states the fact, i.e. any one of its variants.
-
-    >>> text = "Zhipu a bondi de près de 30 % à 405 dollars de Hong Kong ; Xu Li's firm too."
-    >>> fact_present(["30 percent"], text), fact_present(["HK$405"], text)
-    (True, True)
-    >>> fact_present(["405 dollars"], text), fact_present(["3"], text), fact_present(["Xu"], text)
-    (False, False, True)
-    """
-    norm = normalize(text)
-    return any(_present(v, norm) for v in variants)
-
-
-def facts_present(facts: Sequence[Sequence[str]], text: str) -> list[bool]:
-    """For each fact, whether text states it.
-
-    >>> facts_present([["16,5 milliards"], ["5,9 milliards d'euros"], ["Xu Lin"]],
-    ...               "SenseTime ($16.5bn at listing, 5.9 billion dollars now), led by Xu Li")
-    [True, False, False]
-    """
-    norm = normalize(text)
-    return [any(_present(v, norm) for v in variants) for variants in facts]
+def write_report(
+    runs: dict[str, dict[str, dict[str, Any]]],
+    details: dict[str, list[Result]],
+    out_dir: Path,
+) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.json`` comparing configurations side by side."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    configs = list(runs)
+    lines = [f"# Evaluation report ({time.strftime('%Y-%m-%d %H:%M')})", ""]
+    for group in runs[configs[0]]:
+        lines += [
+            f"## {group}",
+            "",
+            "| metric | " + " | ".join(configs) + " |",
+            "|---|" + "---|" * len(configs),
+        ]
+        for metric in runs[configs[0]][group]:
+            cells = [runs[c].get(group, {}).get(metric) for c in configs]
+            lines.append(
+                f"| {metric} | " + " | ".join("" if v is None else str(v) for v in cells) + " |"
+            )
+        lines.append("")
+    for config, results in details.items():
+        misses = [r for r in results if r.answer.text and not r.ok]
+        if misses:
+            lines += [f"## Misses: {config}", ""]
+            for r in misses:
+                lines.append(
+                    f"- **{r.question.id}** ({r.question.language}, {r.question.kind}) "
+                    f"{r.question.question} → {r.answer.text!r} facts={r.facts}"
+                )
+            lines.append("")
+    md, js = out_dir / "report.md", out_dir / "report.json"
+    md.write_text("\n".join(lines), encoding="utf-8")
+    js.write_text(
+        json.dumps(
+            {
+                "metrics": runs,
+                "results": {
+                    c: [
+                        {
+                            "id": r.question.id,
+                            "retrieved": r.retrieved,
+                            "raw": r.raw,
+                            "facts": r.facts,
+                            "correct": r.correct,
+                            "answer": asdict(r.answer),
+                        }
+                        for r in rs
+                    ]
+                    for c, rs in details.items()
+                },
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    return md, js

@@ -1,4 +1,4 @@
-"""Tests for rag.evaluation fact matching, and a validation of eval/questions.jsonl.
+"""Tests for rag.facts fact matching, and a validation of eval/questions.jsonl.
 
 Worked example: the fact ``[["16,5 milliards"]]`` is present in the answer
 ``"SenseTime was worth $16.5bn at listing [2]."`` (same number, "bn" = "milliards", any currency),
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rag.evaluation import fact_present, facts_present
+from rag.facts import fact_present, facts_present
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "rag" / "corpus"

@@ -1,0 +1,170 @@
+"""The evaluation runner: metrics on worked examples, and `rag eval` end to end on fakes.
+
+Worked example: a question expecting article ``b`` whose top chunks come from ``a, b, b``
+scores hit@1 = 0, hit@3 = 1, MRR = 1/2; an answerable question answered with all its facts
+counts as correct, a refusal of it counts as a false refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rag import cli, pipeline
+from rag.citations import REFUSALS
+from rag.evaluation import (
+    Question,
+    Result,
+    breakdown,
+    load_questions,
+    retrieval_scores,
+    run,
+    score,
+    write_report,
+)
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Answer, Chunk, Passage, SentenceCheck
+from tests.conftest import FakeEmbedder, FakeGenerator
+
+
+def test_retrieval_scores_worked_example() -> None:
+    assert retrieval_scores(["a", "b", "b"], {"b"}, k=1) == {
+        "hit": 0.0,
+        "recall": 0.0,
+        "mrr": 0.5,
+        "ndcg10": pytest.approx(1 / 1.5849625),
+    }
+    scores = retrieval_scores(["a", "b", "c"], {"b", "c"}, k=3)
+    assert scores["hit"] == 1.0 and scores["recall"] == 1.0 and scores["mrr"] == 0.5
+    assert retrieval_scores(["a"], {"b"}, k=5) == {
+        "hit": 0.0,
+        "recall": 0.0,
+        "mrr": 0.0,
+        "ndcg10": 0.0,
+    }
+
+
+def passage(doc: str) -> Passage:
+    return Passage(Chunk(f"{doc}#0", doc, doc, "T", "x", 0, 1), 1.0, 0)
+
+
+def result(
+    answerable: bool,
+    refused: bool,
+    facts: list[bool],
+    raw: str = "",
+    sentences: tuple[SentenceCheck, ...] = (),
+    docs: tuple[str, ...] = ("a",),
+) -> Result:
+    q = Question(
+        "q",
+        "?",
+        "fr",
+        "number" if answerable else "unanswerable",
+        answerable,
+        (("1",),) * len(facts),
+        ("a",) if answerable else (),
+    )
+    a = Answer(
+        "?", "t", refused=refused, passages=[passage(d) for d in docs], sentences=list(sentences)
+    )
+    return Result(q, ["a"], a, raw, facts)
+
+
+def test_answer_and_citation_metrics() -> None:
+    good = SentenceCheck("s [1]", (1,), True)
+    results = [
+        result(True, False, [True], "s [1] [7]", (good,)),  # correct; one invented marker
+        result(
+            True, False, [False], "t [2]", (SentenceCheck("t [2]", (2,), True),), docs=("a", "b")
+        ),  # wrong fact, cites an unexpected article
+        result(True, True, [False]),  # false refusal
+        result(False, True, []),  # right refusal
+        result(False, False, [], "u [1]", (good,)),  # answered the unanswerable
+    ]
+    s = score(results, k=5)
+    assert s["answer_accuracy"] == round(1 / 3, 3)
+    assert s["false_refusal_rate"] == round(1 / 3, 3)
+    assert s["refusal_accuracy"] == 0.5
+    assert s["citation_validity"] == 0.75  # [1], [7], [2], [1]: [7] is not a passage
+    assert s["citation_precision"] == 0.5  # [1] from article a; [2] from b, not expected
+    assert s["citation_recall"] == 1.0
+    groups = breakdown(results, k=5, answers=True)
+    assert set(groups) >= {"all", "lang=fr", "kind=number", "kind=unanswerable"}
+    assert groups["kind=unanswerable"]["refusal_accuracy"] == 0.5
+
+
+def test_questions_file_loads() -> None:
+    questions = load_questions()
+    assert len(questions) >= 80 and {q.language for q in questions} == {"fr", "en"}
+    assert any(not q.answerable for q in questions)
+
+
+def test_bad_question_file(tmp_path: Path) -> None:
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    with pytest.raises(Exception, match="line 1"):
+        load_questions(bad)
+
+
+def test_run_and_report_on_fakes(settings: Settings, corpus: Path, tmp_path: Path) -> None:
+    questions = [q for q in load_questions() if q.id in {"q003", "q073"}]
+
+    def reply(prompt: str) -> str:  # cites the passage holding the loss, as a good model would
+        blocks = re.split(r"(?m)^\[(\d+)\]", prompt.rsplit("Question:", 1)[0])
+        hits = [n for n, b in zip(blocks[1::2], blocks[2::2], strict=True) if "2,4 milliards" in b]
+        return f"SenseTime a perdu 2,4 milliards de RMB [{hits[-1]}]." if hits else REFUSALS["en"]
+
+    fake = Pipeline(
+        settings.replace(corpus=corpus, top_k=60, context_sentences=0),
+        embedder=FakeEmbedder(),
+        generator=FakeGenerator(reply),
+    )
+    results = run(fake, questions, k=5)
+    assert [r.question.id for r in results] == ["q003", "q073"]
+    assert results[0].raw.startswith("SenseTime a perdu 2,4 milliards de RMB [")
+    assert results[0].facts == [True] and results[0].ok and results[0].correct
+    md, js = write_report(
+        {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "report"
+    )
+    assert "| answer_accuracy |" in md.read_text() and "## lang=" in md.read_text()
+    assert json.loads(js.read_text())["results"]["hybrid"][0]["id"] == "q003"
+
+
+def test_rag_eval_command(
+    settings: Settings,
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RAG_HOME", str(settings.home_dir))
+    for mode in ("dense", "keyword"):
+        s = Settings.from_env(corpus=corpus.resolve(), retrieval=mode)
+        monkeypatch.setitem(
+            pipeline._PIPELINES,
+            s,
+            Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1].")),
+        )
+    code = cli.main(
+        [
+            "eval",
+            "--corpus",
+            str(corpus),
+            "--ids",
+            "q001,q002",
+            "--compare",
+            "dense,keyword",
+            "--retrieval-only",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "dense: questions=2" in out and "keyword: questions=2" in out
+    assert "| retrieval_hit@5 |" in (tmp_path / "r" / "report.md").read_text()
