@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ import numpy as np
 from .chunking import chunk_document
 from .embeddings import Embedder
 from .errors import IndexStoreError
+from .storage import fsync_path, sha256_file
 from .types import Chunk, Document, Passage
 
 log = logging.getLogger("rag")
@@ -142,7 +142,7 @@ def load_index(folder: Path) -> Store | None:
     try:
         manifest = json.loads((version / "manifest.json").read_text())
         for fname, digest in manifest["files"].items():
-            if _sha256(version / fname) != digest:
+            if sha256_file(version / fname) != digest:
                 raise IndexStoreError(f"{version / fname} does not match its recorded hash")
         if manifest.get("format") != FORMAT:
             raise IndexStoreError(f"index format {manifest.get('format')} is not {FORMAT}")
@@ -259,18 +259,18 @@ def _write_version(
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
             for chunk in chunks:
                 f.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-        files = {n: _sha256(tmp / n) for n in ("vectors.faiss", "chunks.jsonl")}
+        files = {n: sha256_file(tmp / n) for n in ("vectors.faiss", "chunks.jsonl")}
         manifest = {"format": FORMAT, "created": time.time(), **meta, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
         for n in ("vectors.faiss", "chunks.jsonl", "manifest.json"):
-            _fsync(tmp / n)
+            fsync_path(tmp / n)
         os.replace(tmp, folder / name)
-        _fsync(folder)
+        fsync_path(folder)
         pointer = folder / f".CURRENT.{os.getpid()}"
         pointer.write_text(name)
-        _fsync(pointer)
+        fsync_path(pointer)
         os.replace(pointer, folder / "CURRENT")  # the commit point
-        _fsync(folder)
+        fsync_path(folder)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise IndexStoreError(
@@ -291,19 +291,3 @@ def _lock(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

