@@ -88,6 +88,7 @@ class Pipeline:
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
         self._user = load_prompt("answer_user")
+        self._retry = load_prompt("answer_retry")
         self._preamble = self._few_shot(load_prompt("answer_system").render())
 
     def _few_shot(self, system: str) -> list[dict[str, str]]:
@@ -235,20 +236,56 @@ class Pipeline:
             },
         ]
         generator = self.generator
-        pieces: list[str] = []
         gen_started = time.perf_counter()
+        shown = False
         with generator.lock:
-            for piece in generator.stream(
-                messages, max_tokens=s.max_new_tokens, temperature=s.temperature, seed=s.seed
-            ):
-                if not pieces:
-                    timings.first_token_s = time.perf_counter() - started
-                pieces.append(piece)
-                yield piece
-            usage = generator.usage
+            raw = yield from self._stream(messages, timings, started)
+            completion = generator.usage.completion_tokens
+            shown = bool(raw) and not is_refusal(raw)
+            if s.second_look and is_refusal(raw):
+                # The small model refuses many questions its passages do answer. Ask once
+                # more as a follow-up turn (the conversation so far is in llama.cpp's cache);
+                # _finish turns an answer its passages do not back into a refusal again.
+                retry = self._retry.render(language=LANGUAGE_NAMES[language])
+                messages += [
+                    {"role": "assistant", "content": raw},
+                    {"role": "user", "content": retry},
+                ]
+                raw = yield from self._stream(messages, timings, started)
+                completion += generator.usage.completion_tokens
+                shown = bool(raw) and not is_refusal(raw)
+            prompt_tokens = generator.usage.prompt_tokens
         timings.generation_s = time.perf_counter() - gen_started
-        timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
-        yield self._finish(question, language, "".join(pieces), passages, timings, started)
+        timings.prompt_tokens, timings.answer_tokens = prompt_tokens, completion
+        answer = self._finish(question, language, raw, passages, timings, started)
+        if not shown:
+            yield answer.text
+        yield answer
+
+    def _stream(
+        self, messages: list[dict[str, str]], timings: Timings, started: float
+    ) -> collections.abc.Generator[str, None, str]:
+        """Stream one reply, holding text back while it may still be a refusal phrase (a
+        refusal is not shown until it is final); returns the whole reply."""
+        s = self.settings
+        pieces: list[str] = []
+        holding = True
+        for piece in self.generator.stream(
+            messages, max_tokens=s.max_new_tokens, temperature=s.temperature, seed=s.seed
+        ):
+            if not timings.first_token_s:
+                timings.first_token_s = time.perf_counter() - started
+            pieces.append(piece)
+            if holding:
+                text = "".join(pieces).lstrip()
+                if any(r.startswith(text) for r in REFUSALS.values()):
+                    continue
+                holding = False
+                yield text
+            else:
+                yield piece
+        raw = "".join(pieces)
+        return raw.strip() if holding else raw
 
     def _finish(
         self,

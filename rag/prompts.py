@@ -24,6 +24,7 @@ from .errors import PromptError
 PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "answer_system": frozenset(),
     "answer_user": frozenset({"passages", "question", "language", "refusal"}),
+    "answer_retry": frozenset({"language"}),
 }
 
 

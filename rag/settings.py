@@ -64,6 +64,11 @@ class Settings:
     # CPU threads for llama.cpp; 0 means all cores.
     threads: int = 0
 
+    # When the model refuses, ask it once more to look again (a follow-up turn, cheap: its
+    # prefix is cached); the citation checks turn an answer the passages do not back into a
+    # refusal. Measured on eval/: see the README.
+    second_look: bool = True
+
     # Questions longer than this are refused with a QuestionError.
     max_question_chars: int = 2000
 

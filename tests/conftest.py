@@ -16,6 +16,7 @@ import pytest
 
 from rag.embeddings import Embedder
 from rag.generation import Generator, Message, Usage
+from rag.pipeline import Pipeline
 from rag.retrieval import tokenize
 from rag.settings import Settings
 
@@ -41,11 +42,14 @@ class FakeEmbedder(Embedder):
 
 
 class FakeGenerator(Generator):
-    """Replies from a script: a fixed string, or a function of the user message."""
+    """Replies from a script: a fixed string, a function of the last user message, or a list
+    of those, used in turn (the last one repeats)."""
 
     name = "fake:scripted"
 
-    def __init__(self, reply: str | Callable[[str], str] = "Réponse [1].") -> None:
+    def __init__(
+        self, reply: str | Callable[[str], str] | list[str | Callable[[str], str]] = "Réponse [1]."
+    ) -> None:
         super().__init__()
         self.reply = reply
         self.prompts: list[list[Message]] = []
@@ -59,7 +63,9 @@ class FakeGenerator(Generator):
         seed: int = 0,
     ) -> Iterator[str]:
         self.prompts.append(messages)
-        text = self.reply(messages[-1]["content"]) if callable(self.reply) else self.reply
+        script = self.reply if isinstance(self.reply, list) else [self.reply]
+        reply = script[min(len(self.prompts) - 1, len(script) - 1)]
+        text = reply(messages[-1]["content"]) if callable(reply) else reply
         pieces = re.findall(r"\S+\s*", text)
         self.usage = Usage(
             prompt_tokens=len(messages[-1]["content"].split()), completion_tokens=len(pieces)
@@ -81,3 +87,10 @@ def corpus(tmp_path: Path) -> Path:
     for f in CORPUS.glob("*.txt"):
         (folder / f.name).write_bytes(f.read_bytes())
     return folder
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """The default pipeline on the real packaged models, shared by the ``models`` tests so
+    the model file is assembled and the articles indexed once per test run."""
+    return Pipeline(Settings(home=tmp_path_factory.mktemp("home")))

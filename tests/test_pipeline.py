@@ -246,3 +246,30 @@ def test_import_rag_is_light() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_second_look_after_a_refusal(settings: Settings, corpus: Path) -> None:
+    """A refusal gets one follow-up turn; its answer stands only if its passages back it."""
+    probe, _, _ = make(settings, corpus)
+    n = next(i for i, p in enumerate(probe.context(QUESTION), 1) if FACT in p.chunk.text)
+    answered = f"SenseTime vaut {FACT} de dollars [{n}]."
+    pipeline, _, generator = make(settings, corpus, [REFUSALS["fr"], answered])
+    pieces = list(pipeline.answer_stream(QUESTION))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer) and not answer.refused and FACT in answer.text
+    assert REFUSALS["fr"] not in "".join(p for p in pieces if isinstance(p, str))  # held back
+    first, second = generator.prompts
+    assert second[: len(first)] == first  # the same conversation, continued
+    assert second[-2] == {"role": "assistant", "content": REFUSALS["fr"]}
+    assert second[-1]["role"] == "user" and "French" in second[-1]["content"]
+
+    invented = "SenseTime vaut 99,9 milliards de dollars [1]."
+    pipeline, _, _ = make(
+        settings.replace(home=settings.home_dir / "b"), corpus, [REFUSALS["fr"], invented]
+    )
+    assert pipeline.answer(QUESTION).refused  # the second look invented: refused after all
+
+    pipeline, _, generator = make(
+        settings.replace(second_look=False), corpus, [REFUSALS["fr"], answered]
+    )
+    assert pipeline.answer(QUESTION).refused and len(generator.prompts) == 1

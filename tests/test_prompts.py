@@ -45,4 +45,4 @@ def test_render_checks_values() -> None:
 
 def test_literal_braces_are_not_variables() -> None:
     assert placeholders("a {x} {{y}}") == {"x"}
-    assert set(PROMPT_VARIABLES) == {"answer_system", "answer_user"}
+    assert set(PROMPT_VARIABLES) == {"answer_system", "answer_user", "answer_retry"}

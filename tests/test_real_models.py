@@ -17,7 +17,6 @@ import pytest
 
 from rag.citations import detect_language, normalize
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 
 pytestmark = pytest.mark.models
 
@@ -41,9 +40,9 @@ UNANSWERABLE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    return Pipeline(Settings(home=tmp_path_factory.mktemp("home")))
+@pytest.fixture
+def pipeline(real_pipeline: Pipeline) -> Pipeline:
+    return real_pipeline
 
 
 @pytest.mark.parametrize(("question", "facts", "article"), ANSWERABLE)
