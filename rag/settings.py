@@ -66,8 +66,9 @@ class Settings:
 
     # When the model refuses, ask it once more to look again (a follow-up turn, cheap: its
     # prefix is cached); the citation checks turn an answer the passages do not back into a
-    # refusal. Measured on eval/: see the README.
-    second_look: bool = True
+    # refusal. Off: measured on eval/, it recovered 3 of 35 false refusals but answered 3 of
+    # 18 unanswerable questions (docs/evaluation.md).
+    second_look: bool = False
 
     # Questions longer than this are refused with a QuestionError.
     max_question_chars: int = 2000

@@ -253,6 +253,7 @@ def test_second_look_after_a_refusal(settings: Settings, corpus: Path) -> None:
     probe, _, _ = make(settings, corpus)
     n = next(i for i, p in enumerate(probe.context(QUESTION), 1) if FACT in p.chunk.text)
     answered = f"SenseTime vaut {FACT} de dollars [{n}]."
+    settings = settings.replace(second_look=True)
     pipeline, _, generator = make(settings, corpus, [REFUSALS["fr"], answered])
     pieces = list(pipeline.answer_stream(QUESTION))
     answer = pieces[-1]
