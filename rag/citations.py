@@ -342,7 +342,10 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
         backing = [i for i in range(len(passages)) if backs(i, numbers, names)]
         if not backing:
             continue
-        body = re.sub(r"\s+([.!?…])$", r"\1", _MARKER.sub("", sentence).strip())
+        body = re.sub(
+            r"[ \t]{2,}", " ", _MARKER.sub("", sentence)
+        ).strip()  # "The passage [1] states"
+        body = re.sub(r"\s+([.!?…])$", r"\1", body)
         end = len(body.rstrip(".!?…"))
         text = text.replace(sentence, f"{body[:end]} [{backing[0] + 1}]{body[end:]}", 1)
     return text

@@ -22,6 +22,7 @@ from rag.citations import (
     normalize,
     numbers_in,
     parse_markers,
+    repair,
 )
 from rag.types import Chunk, Citation, Passage
 
@@ -360,3 +361,17 @@ def test_check_never_raises_and_keeps_only_valid_markers(parts: list[str], k: in
     assert all(1 <= n <= k for n in parse_markers(checked.text))
     assert all(n < 1 or n > k for n in checked.invalid)
     assert all(1 <= n <= k for s in checked.sentences for n in s.citations)
+
+
+def test_repair_recites_to_the_passage_that_holds_the_facts() -> None:
+    """The marker moves to the passage stating the facts, mid-sentence ones included."""
+    assert repair("La société a été fondée en 2014 [2].", PASSAGES) == (
+        "La société a été fondée en 2014 [1]."
+    )
+    assert repair("The passage [2] says Xu Li leads SenseTime.", PASSAGES) == (
+        "The passage says Xu Li leads SenseTime [1]."
+    )
+    kept = "Alibaba investira 380 milliards de yuans [2]."
+    assert repair(kept, PASSAGES) == kept  # already backed: untouched
+    invented = "Tencent a gagné 99 milliards [1]."
+    assert repair(invented, PASSAGES) == invented  # nothing backs it: left for check()
