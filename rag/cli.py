@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import RagError
 from .settings import Settings, default_home
+from .types import Answer
 
 EXIT_ERROR = 2
 
@@ -91,7 +92,6 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .pipeline import get_pipeline
-    from .types import Answer
 
     pipeline = get_pipeline(_settings(args))
     if args.json:
@@ -121,10 +121,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_sources(answer: object) -> None:
-    from .types import Answer
-
-    assert isinstance(answer, Answer)
+def print_sources(answer: Answer) -> None:
+    """The unsupported sentences, then each citation with its quoted passage."""
     if answer.refused:
         return
     for s in answer.unsupported:

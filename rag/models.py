@@ -18,7 +18,6 @@ import importlib
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,8 +147,3 @@ def _stamp_matches(target: Path, stamp: Path, sha: str) -> bool:
         and data.get("size") == st.st_size
         and data.get("mtime_ns") == st.st_mtime_ns
     )
-
-
-def copy_model(name: str, cache_dir: Path, dest: Path) -> Path:
-    """Copy the checked GGUF to ``dest`` (for serving it elsewhere)."""
-    return Path(shutil.copyfile(model_path(name, cache_dir), dest))
