@@ -24,6 +24,7 @@ __all__ = [
     "Checked",
     "check",
     "detect_language",
+    "drop_invalid_markers",
     "is_refusal",
     "names_in",
     "normalize",
@@ -317,7 +318,8 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
 
     A small model often states a fact right but cites the wrong number, or none. A sentence
     whose stated numbers and names (at least one) all appear in some passage gets that
-    passage's number (the best-ranked one, i.e. the lowest) in place of its own markers.
+    passage's number (the best-ranked one, i.e. the lowest) in place of its own markers; when no
+    single passage does, the fewest passages that together do (up to three) are cited.
     Sentences nothing backs are left as they are, for :func:`check` to flag.
 
     >>> from rag.types import Chunk
@@ -339,7 +341,8 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
         cited = [n - 1 for n in dict.fromkeys(parse_markers(sentence))]
         if not (numbers or names) or (cited and any(backs(i, numbers, names) for i in cited)):
             continue
-        backing = [i for i in range(len(passages)) if backs(i, numbers, names)]
+        backing = [i for i in range(len(passages)) if backs(i, numbers, names)][:1]
+        backing = backing or _cover(numbers, names, haystacks, passage_numbers)
         if not backing:
             continue
         body = re.sub(
@@ -347,8 +350,47 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
         ).strip()  # "The passage [1] states"
         body = re.sub(r"\s+([.!?…])$", r"\1", body)
         end = len(body.rstrip(".!?…"))
-        text = text.replace(sentence, f"{body[:end]} [{backing[0] + 1}]{body[end:]}", 1)
+        markers = "".join(f"[{i + 1}]" for i in backing)
+        text = text.replace(sentence, f"{body[:end]} {markers}{body[end:]}", 1)
     return text
+
+
+def _cover(
+    numbers: set[str], names: set[str], haystacks: list[str], passage_numbers: list[set[str]]
+) -> list[int]:
+    """The fewest passages (two or three, greedily, best-ranked first) that together hold
+    every number and name: a sentence joining facts from two articles cites both."""
+    facts = {("n", x) for x in numbers} | {("w", x) for x in names}
+
+    def held(i: int) -> set[tuple[str, str]]:
+        return {
+            f
+            for f in facts
+            if (f[1] in passage_numbers[i] if f[0] == "n" else _name_found(f[1], haystacks[i]))
+        }
+
+    chosen: list[int] = []
+    while facts and len(chosen) < 3:
+        best = max(range(len(haystacks)), key=lambda i: (len(held(i)), -i), default=None)
+        if best is None or not held(best):
+            return []
+        facts -= held(best)
+        chosen.append(best)
+    return sorted(chosen) if not facts else []
+
+
+def drop_invalid_markers(text: str, k: int) -> str:
+    """``text`` without the markers (or marker numbers) that none of ``k`` passages has; the
+    streaming view of what :func:`check` does to the whole answer.
+
+    >>> drop_invalid_markers("30,6 milliards [1, 9] ou [7]", 2)
+    '30,6 milliards [1] ou '
+    """
+
+    def fix(m: re.Match[str]) -> str:
+        return "".join(f"[{n}]" for n in dict.fromkeys(_marker_numbers(m[1])) if 1 <= n <= k)
+
+    return _MARKER.sub(fix, text)
 
 
 def _clean_markers(text: str, k: int) -> tuple[str, set[int]]:
@@ -392,7 +434,8 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
         haystack = "\n".join(haystacks[n - 1] for n in cited)
         missing = sorted(numbers.difference(*(passage_numbers[n - 1] for n in cited)))
         missing += sorted(n for n in names if not _name_found(n, haystack))
-        checks.append(SentenceCheck(sentence, cited, not missing, tuple(missing)))
+        said = re.search(r"[^\W_]", _MARKER.sub("", sentence))  # "[1][2]." states nothing
+        checks.append(SentenceCheck(sentence, cited, bool(said) and not missing, tuple(missing)))
     citations = []
     for n in sorted(set(parse_markers(text))):
         c = passages[n - 1].chunk

@@ -1,8 +1,9 @@
 """Files -> Documents: find .txt/.md files, decode them, and mark what is article content.
 
-The text is kept exactly as decoded (only a leading BOM goes), so character offsets match
-the file; boilerplate is not deleted but left out of ``Document.spans``, the ranges the
-chunker reads. For example::
+The text is kept as decoded, so character offsets match the file as a reader sees it: only a
+leading BOM and invisible zero-width characters go (``"Sense\\u200bTime"`` would otherwise be
+two words to search and to the citation check). Boilerplate is not deleted but left out of
+``Document.spans``, the ranges the chunker reads. For example::
 
     sensetime                          <- tag slug at the top: dropped
     <blank>
@@ -11,6 +12,7 @@ chunker reads. For example::
     SenseTime a bondi de 85 %.         <- kept, merged with the title into one span
     Newsletter                         <- dropped, ends the span
 
+Files over ``MAX_FILE_BYTES`` and second copies of an article are skipped with a warning.
 Left out: PDF/HTML parsing, language detection, and guessing encodings beyond UTF-8/16/32
 with a BOM, plain UTF-8 and cp1252 (the usual encodings of French and English web text).
 """
@@ -29,6 +31,10 @@ from rag.errors import CorpusError
 from rag.types import Document
 
 SUFFIXES = (".txt", ".md")
+# A news article is 5-50 kB. A 100 MB file is ~210,000 chunks: a minute to load, chunk and
+# index with a trivial embedder, hours with a real one (docs/robustness.md). Bigger files are
+# skipped; raise this to index them anyway.
+MAX_FILE_BYTES = 10_000_000
 Span = tuple[int, int]
 log = logging.getLogger("rag")
 
@@ -44,6 +50,9 @@ _BOMS = (
 # data decoded as cp1252 or latin-1 is full of them.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _MAX_CONTROL_SHARE = 0.05
+# Invisible characters that split a word in two for search and the citation check: zero-width
+# space, non-joiner and joiner, word joiner, a BOM inside the text, soft hyphen.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _MAX_BOILERPLATE_LEN = 250  # longer lines are paragraphs, whatever words they start with
 
 _AGENCY = r"(afp|reuters|ap|associated press|bloomberg|belga|dpa|ansa|efe|ats|xinhua)"
@@ -146,11 +155,13 @@ _DATE_WORDS = frozenset(
 )
 
 
-def load_documents(folder: str | Path) -> list[Document]:
+def load_documents(folder: str | Path, *, max_bytes: int | None = None) -> list[Document]:
     """Load every readable .txt/.md file under ``folder``, sorted by relative path.
 
-    Unreadable files are skipped with a warning. ``load_documents("rag/corpus")[0].id``
-    -> ``"000_77984f51074b5574.txt"``.
+    Unreadable files, files over ``max_bytes`` (default ``MAX_FILE_BYTES``) and later copies
+    of an article already loaded (same content, whatever the encoding or boilerplate) are
+    skipped with a warning. ``load_documents("rag/corpus")[0].id`` ->
+    ``"000_77984f51074b5574.txt"``.
     """
     root = Path(folder).absolute()
     if not root.exists():
@@ -168,11 +179,19 @@ def load_documents(folder: str | Path) -> list[Document]:
             if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES
         ]
     documents = []
+    first_with: dict[str, str] = {}  # content fingerprint -> id of the first file holding it
     for path in sorted(paths, key=lambda p: p.relative_to(root).as_posix()):
         try:
-            documents.append(load_file(path, root))
+            doc = load_file(path, root, max_bytes=max_bytes)
         except CorpusError as exc:
             log.warning("skipping %s", exc)
+            continue
+        key = _fingerprint(doc)
+        if key in first_with:
+            log.warning("skipping %s: same article as %s, indexed once", doc.id, first_with[key])
+            continue
+        first_with[key] = doc.id
+        documents.append(doc)
     if not documents:
         raise CorpusError(
             f"{folder} holds no readable .txt or .md file: add UTF-8 text files "
@@ -181,15 +200,23 @@ def load_documents(folder: str | Path) -> list[Document]:
     return documents
 
 
-def load_file(path: Path, root: Path) -> Document:
+def load_file(path: Path, root: Path, *, max_bytes: int | None = None) -> Document:
     """Read one file into a Document whose ``id`` is its path relative to ``root``.
 
     ``load_file(Path("c/sub/a.md"), Path("c")).id`` -> ``"sub/a.md"``. Raises CorpusError
-    if the file cannot be read, is binary or holds no content.
+    if the file cannot be read, is over ``max_bytes`` (default ``MAX_FILE_BYTES``; checked
+    before reading), is binary or holds no content.
     """
     path, root = Path(path).absolute(), Path(root).absolute()
     doc_id = path.relative_to(root).as_posix()
+    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
     try:
+        size = path.stat().st_size
+        if size > limit:
+            raise CorpusError(
+                f"is {_size(size)}, over the {_size(limit)} limit per file: split it into "
+                "smaller files (one per article) or raise rag.documents.MAX_FILE_BYTES"
+            )
         data = path.read_bytes()
         text = decode(data)
     except OSError as exc:
@@ -211,12 +238,15 @@ def load_file(path: Path, root: Path) -> Document:
 
 
 def decode(data: bytes) -> str:
-    """Bytes -> text: BOM if any, else UTF-8, else cp1252 (latin-1 for its 5 unused bytes).
+    """Bytes -> text: BOM if any, else UTF-8, else cp1252 (latin-1 for its 5 unused bytes);
+    zero-width characters removed.
 
     Raises CorpusError for binary data.
 
     >>> decode("été".encode("cp1252")), decode(b"\\xef\\xbb\\xbfBOM gone")
     ('été', 'BOM gone')
+    >>> decode("Sense\\u200bTime".encode())
+    'SenseTime'
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -237,7 +267,7 @@ def decode(data: bytes) -> str:
                 text = data.decode("latin-1")
     if text and len(_CONTROL.findall(text)) / len(text) > _MAX_CONTROL_SHARE:
         raise CorpusError("binary data (control characters), not text: save it as UTF-8 text")
-    return text
+    return text.translate(_INVISIBLE)
 
 
 def content_spans(text: str) -> tuple[Span, ...]:
@@ -310,6 +340,17 @@ def find_title(text: str, spans: tuple[Span, ...], fallback: str) -> str:
     if len(sentence) <= 80:
         return sentence
     return sentence[:80].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+
+
+def _size(n: int) -> str:
+    """``_size(104_857_600)`` -> ``"104.9 MB"``, ``_size(20_000)`` -> ``"20 kB"``."""
+    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} kB"
+
+
+def _fingerprint(doc: Document) -> str:
+    """What two copies of one article share: their content, whitespace folded."""
+    content = " ".join(" ".join(doc.text[s:e] for s, e in doc.spans).split())
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _boilerplate_kind(line: str) -> str | None:

@@ -25,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -77,7 +78,11 @@ class FlatIndex:
     def save(self, path: Path) -> None:
         import faiss
 
-        faiss.write_index(self._index, str(path))
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:  # how FAISS reports a failed write, a full disk included
+            reason = re.search(r"\(([^()]+)\)\s*$", str(exc))
+            raise OSError(f"{path.name}: {reason[1] if reason else exc}") from exc
 
     @classmethod
     def load(cls, path: Path) -> FlatIndex:
@@ -135,9 +140,13 @@ def load_index(folder: Path) -> Store | None:
     the counts do not match); callers rebuild.
     """
     try:
-        name = (folder / "CURRENT").read_text().strip()
+        name = (folder / "CURRENT").read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:  # not text, or not a file
+        raise IndexStoreError(f"the index in {folder} is damaged (CURRENT: {exc})") from exc
+    if not name.startswith("v-") or "/" in name:
+        raise IndexStoreError(f"the index in {folder} is damaged (CURRENT names {name[:40]!r})")
     version = folder / name
     try:
         manifest = json.loads((version / "manifest.json").read_text())
@@ -177,7 +186,10 @@ def update_index(
     says why). ``on_progress(done, total)`` counts chunks embedded.
     """
     started = time.perf_counter()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexStoreError(f"Could not create the index folder {folder} ({exc})") from exc
     config = {
         "embedder": embedder.name,
         "dim": embedder.dim,
@@ -217,6 +229,7 @@ def update_index(
                     keep_chunks.append(chunk)
                     keep_rows.append(row)
         if old is not None and not (fresh or stats.removed or stats.updated):
+            _sweep(folder, keep=old.path.name)  # what a crashed write may have left
             stats.chunks, stats.seconds = len(old.chunks), time.perf_counter() - started
             return old, stats
 
@@ -251,8 +264,9 @@ def _write_version(
 ) -> Store:
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
     tmp = folder / f".{name}.tmp"
-    tmp.mkdir()
+    pointer = folder / f".CURRENT.{os.getpid()}"
     try:
+        tmp.mkdir()
         index = FlatIndex(int(meta["dim"]))
         index.add(vectors)
         index.save(tmp / "vectors.faiss")
@@ -266,26 +280,47 @@ def _write_version(
             fsync_path(tmp / n)
         os.replace(tmp, folder / name)
         fsync_path(folder)
-        pointer = folder / f".CURRENT.{os.getpid()}"
         pointer.write_text(name)
         fsync_path(pointer)
         os.replace(pointer, folder / "CURRENT")  # the commit point
-        fsync_path(folder)
     except OSError as exc:
+        # Nothing of this write stays behind: on a full disk, its leftovers are what the
+        # user needs back. CURRENT still names the previous version.
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(folder / name, ignore_errors=True)
+        pointer.unlink(missing_ok=True)
         raise IndexStoreError(
             f"Could not write the index in {folder} ({exc}); the previous index is untouched"
         ) from exc
-    for old in folder.iterdir():  # older versions and leftovers of crashed writes
-        if old.name != name and (old.name.startswith("v-") or old.name.startswith(".v-")):
-            shutil.rmtree(old, ignore_errors=True)
+    try:
+        fsync_path(folder)
+    except OSError as exc:  # committed; the rename may just not survive a power cut yet
+        log.warning("Could not flush %s to disk (%s)", folder, exc)
+    _sweep(folder, keep=name)
     return Store(chunks, index, manifest, folder / name)
+
+
+def _sweep(folder: Path, keep: str) -> None:
+    """Remove older versions and what crashed writes left (half-written version folders,
+    pointer files): the caller holds the lock, so no write is under way."""
+    for path in folder.iterdir():
+        if path.name == keep:
+            continue
+        if path.name.startswith(("v-", ".v-")):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(".CURRENT."):
+            path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def _lock(folder: Path) -> Iterator[None]:
-    """One writer at a time per index folder (other processes wait)."""
-    with (folder / ".lock").open("a") as handle:
+    """One writer at a time per index folder (other processes wait). The kernel releases
+    the lock of a process that dies, even by kill -9."""
+    try:
+        handle = (folder / ".lock").open("a")
+    except OSError as exc:
+        raise IndexStoreError(f"Could not open the lock file in {folder} ({exc})") from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

