@@ -80,6 +80,7 @@ def focus(
     *,
     max_sentences: int = 6,
     rank_weight: float = 0.1,
+    following: int = 1,
 ) -> list[Passage]:
     """Keep the ``max_sentences`` sentences of ``passages`` that best match ``question``.
 
@@ -87,8 +88,12 @@ def focus(
     ``rank_weight / (rank of its passage + 1)``: sentence embeddings alone
     miss answers whose wording is far from the question ("Who leads X?" over
     "la société dirigée par Xu Li"), and the passage ranking, which saw the
-    surrounding text, recovers most of them (measured in eval/). Kept
-    sentences that follow each other in one chunk become one passage;
+    surrounding text, recovers most of them (measured in eval/). Each kept
+    sentence brings the ``following`` sentences of its chunk: an answer often
+    sits in the sentence after the one that names the question's subject
+    (measured: 62 of 72 answers in the context against 56 without, for ~90 more
+    tokens; 10 sentences also reach 62 but cost ~200). Kept sentences that
+    follow each other in one chunk become one passage;
     passages come best first. ``max_sentences=0`` returns ``passages`` unchanged.
     """
     if max_sentences <= 0 or not passages:
@@ -100,7 +105,15 @@ def focus(
     vectors = embedder.embed_passages([p.chunk.text[s:e] for p, s, e in units])
     prior = np.array([rank_weight / (p.rank + 1) for p, _, _ in units], dtype=np.float32)
     scores = vectors @ query + prior
-    keep = sorted(np.argsort(-scores, kind="stable")[:max_sentences])
+    best = [int(i) for i in np.argsort(-scores, kind="stable")[:max_sentences]]
+    keep = sorted(
+        {
+            j
+            for i in best
+            for j in range(i, min(i + following, len(units) - 1) + 1)
+            if units[j][0] is units[i][0]
+        }
+    )
 
     # Merge runs of kept sentences that are adjacent in the same chunk.
     groups: list[tuple[Passage, int, int, float]] = []

@@ -27,10 +27,77 @@ Message = dict[str, str]
 
 @dataclass
 class Usage:
-    """Token counts of the last generation."""
+    """Token counts of the last generation, and the gate's reading (see :class:`Gate`)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    marker_probability: float | None = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A rule for the reply's first token: ``marker`` may open the reply only when the model
+    gives it at least ``threshold`` probability there, and then it is taken even if it is not
+    the likeliest token; below, it is banned, so the model must write something else.
+
+    The pipeline gates its refusal marker this way: a small model's greedy choice between
+    "refuse" and "answer" is badly calibrated, and one threshold on the marker's probability,
+    set by measurement on the evaluation set, trades false refusals against invented answers.
+    Only the first token of ``marker`` is gated.
+
+    >>> Gate("NONE", 0.5).admits(0.7), Gate("NONE", 0.5).admits(0.2)
+    (True, False)
+    """
+
+    marker: str
+    threshold: float
+
+    def admits(self, probability: float) -> bool:
+        return probability >= self.threshold
+
+
+class FirstStep:
+    """The logits hook both backends install to apply ``gate`` at the first step only; the
+    marker's probability goes to ``usage``.
+
+    >>> import numpy as np
+    >>> usage = Usage()
+    >>> hook = FirstStep(usage, token=1, gate=Gate("x", 0.5))
+    >>> scores = hook(np.zeros(3, dtype=np.float32))
+    >>> round(usage.marker_probability, 3), hook(scores) is scores  # later steps: untouched
+    (0.333, True)
+    """
+
+    def __init__(self, usage: Usage, *, token: int, gate: Gate) -> None:
+        self.usage, self.token, self.gate = usage, token, gate
+
+    def __call__(self, scores: Any) -> Any:
+        if self.usage.marker_probability is not None:
+            return scores
+        scores, self.usage.marker_probability = gated(scores, self.token, self.gate)
+        return scores
+
+
+def gated(scores: Any, token: int, gate: Gate) -> tuple[Any, float]:
+    """First-step logits with ``gate`` applied, and the marker token's probability.
+
+    >>> import numpy as np
+    >>> out, p = gated(np.array([0.0, 0.0, 0.0], dtype=np.float32), 1, Gate("x", 0.5))
+    >>> round(p, 3), out.tolist()
+    (0.333, [0.0, -inf, 0.0])
+    """
+    import numpy as np
+
+    x = np.asarray(scores, dtype=np.float64)
+    top = x.max()
+    p = float(np.exp(x[token] - top) / np.exp(x - top).sum())
+    out = np.array(scores, copy=True)
+    if gate.admits(p):
+        out[:] = -np.inf
+        out[token] = 0.0
+    else:
+        out[token] = -np.inf
+    return out, p
 
 
 class Generator(ABC):
@@ -52,8 +119,9 @@ class Generator(ABC):
         max_tokens: int = 320,
         temperature: float = 0.0,
         seed: int = 0,
+        gate: Gate | None = None,
     ) -> Iterator[str]:
-        """Yield the reply's text piece by piece."""
+        """Yield the reply's text piece by piece; ``gate`` rules the first token."""
 
 
 class LlamaCppGenerator(Generator):
@@ -89,8 +157,16 @@ class LlamaCppGenerator(Generator):
         max_tokens: int = 320,
         temperature: float = 0.0,
         seed: int = 0,
+        gate: Gate | None = None,
     ) -> Iterator[str]:
+        from llama_cpp import LogitsProcessorList
+
         self.usage = Usage()
+        processors = None
+        if gate is not None:
+            marker = self._llm.tokenize(gate.marker.encode("utf-8"), add_bos=False)[0]
+            hook = FirstStep(self.usage, token=marker, gate=gate)
+            processors = LogitsProcessorList([lambda ids, scores: hook(scores)])
         chunks = self._llm.create_chat_completion(
             messages=messages,  # type: ignore[arg-type]
             max_tokens=max_tokens,
@@ -98,6 +174,7 @@ class LlamaCppGenerator(Generator):
             top_k=1 if temperature == 0 else 40,
             seed=seed,
             stream=True,
+            logits_processor=processors,
         )
         for chunk in chunks:
             delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
@@ -152,9 +229,10 @@ class TransformersGenerator(Generator):
         max_tokens: int = 320,
         temperature: float = 0.0,
         seed: int = 0,
+        gate: Gate | None = None,
     ) -> Iterator[str]:
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import LogitsProcessorList, TextIteratorStreamer
 
         torch.manual_seed(seed)
         inputs = self._tok.apply_chat_template(
@@ -167,6 +245,20 @@ class TransformersGenerator(Generator):
             else {"do_sample": False}
         )
         errors: list[BaseException] = []
+        prompt_length = int(inputs["input_ids"].shape[1])
+        self.usage = Usage(prompt_tokens=prompt_length)
+        processors = LogitsProcessorList()
+        if gate is not None:
+            marker = self._tok.encode(gate.marker, add_special_tokens=False)[0]
+            hook = FirstStep(self.usage, token=marker, gate=gate)
+
+            def first_step(input_ids: Any, scores: Any) -> Any:
+                if self.usage.marker_probability is not None:
+                    return scores
+                row = hook(scores[0].float().cpu().numpy())
+                return torch.from_numpy(row).to(scores.device, scores.dtype)[None, :]
+
+            processors.append(first_step)
 
         def run() -> None:
             try:
@@ -176,6 +268,7 @@ class TransformersGenerator(Generator):
                         max_new_tokens=max_tokens,
                         streamer=streamer,
                         pad_token_id=self._tok.eos_token_id,
+                        logits_processor=processors,
                         **sampling,
                     )
                 self.usage.completion_tokens = int(out.shape[1] - inputs["input_ids"].shape[1])
@@ -183,7 +276,6 @@ class TransformersGenerator(Generator):
                 errors.append(exc)
                 streamer.end()
 
-        self.usage = Usage(prompt_tokens=int(inputs["input_ids"].shape[1]))
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
         yield from (piece for piece in streamer if piece)

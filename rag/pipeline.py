@@ -14,18 +14,19 @@ from __future__ import annotations
 import collections.abc
 import hashlib
 import logging
+import re
 import threading
 import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from .citations import REFUSALS, check, detect_language, is_refusal, repair
+from .citations import REFUSALS, check, detect_language, drop_invalid_markers, is_refusal, repair
 from .context import focus
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
 from .errors import CorpusError, QuestionError
-from .generation import Generator, generator_from_spec
+from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
@@ -38,6 +39,10 @@ log = logging.getLogger("rag")
 AnswerStream = collections.abc.Generator[str | Answer, None, None]
 
 BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
+# The model refuses by writing this marker; the Answer carries the refusal in the question's
+# language. One token, which no answer starts with, so its probability at the first step is
+# the model's own estimate that it should refuse (see Settings.refusal_threshold).
+REFUSAL_MARKER = "NONE"
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 
 
@@ -88,8 +93,7 @@ class Pipeline:
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
         self._user = load_prompt("answer_user")
-        self._retry = load_prompt("answer_retry")
-        self._preamble = self._few_shot(load_prompt("answer_system").render())
+        self._preamble = self._few_shot(load_prompt("answer_system").render(refusal=REFUSAL_MARKER))
 
     def _few_shot(self, system: str) -> list[dict[str, str]]:
         """System prompt, then worked examples as past turns. The same for every question,
@@ -99,7 +103,7 @@ class Pipeline:
             messages.append(
                 {"role": "user", "content": self._render(e.passages, e.question, e.language)}
             )
-            messages.append({"role": "assistant", "content": e.answer or REFUSALS[e.language]})
+            messages.append({"role": "assistant", "content": e.answer or REFUSAL_MARKER})
         return messages
 
     def _render(self, passages: str, question: str, language: str) -> str:
@@ -107,7 +111,7 @@ class Pipeline:
             passages=passages,
             question=question,
             language=LANGUAGE_NAMES[language],
-            refusal=REFUSALS[language],
+            refusal=REFUSAL_MARKER,
         )
 
     # -- stages, built on first use ------------------------------------------------
@@ -237,55 +241,55 @@ class Pipeline:
         ]
         generator = self.generator
         gen_started = time.perf_counter()
-        shown = False
         with generator.lock:
-            raw = yield from self._stream(messages, timings, started)
-            completion = generator.usage.completion_tokens
-            shown = bool(raw) and not is_refusal(raw)
-            if s.second_look and is_refusal(raw):
-                # The small model refuses many questions its passages do answer. Ask once
-                # more as a follow-up turn (the conversation so far is in llama.cpp's cache);
-                # _finish turns an answer its passages do not back into a refusal again.
-                retry = self._retry.render(language=LANGUAGE_NAMES[language])
-                messages += [
-                    {"role": "assistant", "content": raw},
-                    {"role": "user", "content": retry},
-                ]
-                raw = yield from self._stream(messages, timings, started)
-                completion += generator.usage.completion_tokens
-                shown = bool(raw) and not is_refusal(raw)
-            prompt_tokens = generator.usage.prompt_tokens
+            raw, shown = yield from self._stream(messages, len(passages), timings, started)
+            usage = generator.usage
         timings.generation_s = time.perf_counter() - gen_started
-        timings.prompt_tokens, timings.answer_tokens = prompt_tokens, completion
+        timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
         answer = self._finish(question, language, raw, passages, timings, started)
+        answer.refusal_probability = usage.marker_probability
         if not shown:
             yield answer.text
         yield answer
 
     def _stream(
-        self, messages: list[dict[str, str]], timings: Timings, started: float
-    ) -> collections.abc.Generator[str, None, str]:
-        """Stream one reply, holding text back while it may still be a refusal phrase (a
-        refusal is not shown until it is final); returns the whole reply."""
+        self, messages: list[dict[str, str]], k: int, timings: Timings, started: float
+    ) -> collections.abc.Generator[str, None, tuple[str, bool]]:
+        """Stream one reply to a prompt of ``k`` passages; returns the whole reply and whether
+        any of it was shown. A refusal is held back until it is final, and markers no passage
+        has are dropped (an unclosed ``[`` waits for its ``]``)."""
         s = self.settings
         pieces: list[str] = []
-        holding = True
+        holding, shown, pending = True, False, ""
         for piece in self.generator.stream(
-            messages, max_tokens=s.max_new_tokens, temperature=s.temperature, seed=s.seed
+            messages,
+            max_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+            seed=s.seed,
+            gate=Gate(REFUSAL_MARKER, s.refusal_threshold),
         ):
             if not timings.first_token_s:
                 timings.first_token_s = time.perf_counter() - started
             pieces.append(piece)
             if holding:
                 text = "".join(pieces).lstrip()
-                if any(r.startswith(text) for r in REFUSALS.values()):
+                if any(r.startswith(text) for r in (REFUSAL_MARKER, *REFUSALS.values())):
                     continue
-                holding = False
-                yield text
+                holding, piece = False, text
+            pending += piece
+            cut = max(pending.rfind("["), pending.rfind("【"))
+            if cut >= 0 and not re.search(r"[\]】]", pending[cut:]) and len(pending) - cut < 24:
+                ready, pending = pending[:cut], pending[cut:]
             else:
-                yield piece
+                ready, pending = pending, ""
+            if ready := drop_invalid_markers(ready, k):
+                shown = True
+                yield ready
+        if pending := drop_invalid_markers(pending, k):
+            shown = True
+            yield pending
         raw = "".join(pieces)
-        return raw.strip() if holding else raw
+        return (raw.strip() if holding else raw), shown
 
     def _finish(
         self,
@@ -302,7 +306,7 @@ class Pipeline:
         # that is how an invented answer to an unanswerable question looks.
         checked = check(repair(raw.strip(), passages), passages)
         refused = (
-            is_refusal(raw)
+            _refuses(raw)
             or not checked.text.strip()
             or not any(c.supported and c.citations for c in checked.sentences)
         )
@@ -326,6 +330,11 @@ class Pipeline:
             sentences=checked.sentences,
             timings=timings,
         )
+
+
+def _refuses(raw: str) -> bool:
+    """Whether a reply is a refusal: the marker, or a refusal in words."""
+    return raw.strip().startswith(REFUSAL_MARKER) or is_refusal(raw)
 
 
 _PIPELINES: dict[Settings, Pipeline] = {}

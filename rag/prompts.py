@@ -22,9 +22,8 @@ from .errors import PromptError
 
 # The variables each shipped prompt must use, no more, no less.
 PROMPT_VARIABLES: dict[str, frozenset[str]] = {
-    "answer_system": frozenset(),
+    "answer_system": frozenset({"refusal"}),
     "answer_user": frozenset({"passages", "question", "language", "refusal"}),
-    "answer_retry": frozenset({"language"}),
 }
 
 
@@ -61,7 +60,7 @@ def placeholders(template: str) -> set[str]:
 class Example:
     """A worked example shown to the model before the real question (few-shot).
 
-    ``answer`` None means the right reply is the refusal in ``language``.
+    ``answer`` None means the right reply is the refusal marker.
     """
 
     passages: str

@@ -64,11 +64,12 @@ class Settings:
     # CPU threads for llama.cpp; 0 means all cores.
     threads: int = 0
 
-    # When the model refuses, ask it once more to look again (a follow-up turn, cheap: its
-    # prefix is cached); the citation checks turn an answer the passages do not back into a
-    # refusal. Off: measured on eval/, it recovered 3 of 35 false refusals but answered 3 of
-    # 18 unanswerable questions (docs/evaluation.md).
-    second_look: bool = False
+    # The model refuses by writing the marker NONE first; it may do so only when it gives the
+    # marker at least this probability (rag.generation.Gate), otherwise it must answer, and
+    # the citation checks turn an answer its passages do not back into a refusal. Set by
+    # measurement on eval/ (docs/evaluation.md): greedy choice alone refused ~half of the
+    # answerable questions. 1.0 never lets the model refuse; 0.0 always refuses.
+    refusal_threshold: float = 0.2
 
     # Questions longer than this are refused with a QuestionError.
     max_question_chars: int = 2000

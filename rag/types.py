@@ -122,6 +122,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     sentences: list[SentenceCheck] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
+    # The model's probability, at its first token, of refusing (None when it was not asked).
+    refusal_probability: float | None = None
 
     @property
     def unsupported(self) -> list[SentenceCheck]:

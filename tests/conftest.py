@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rag.embeddings import Embedder
-from rag.generation import Generator, Message, Usage
+from rag.generation import Gate, Generator, Message, Usage
 from rag.pipeline import Pipeline
 from rag.retrieval import tokenize
 from rag.settings import Settings
@@ -43,7 +43,8 @@ class FakeEmbedder(Embedder):
 
 class FakeGenerator(Generator):
     """Replies from a script: a fixed string, a function of the last user message, or a list
-    of those, used in turn (the last one repeats)."""
+    of those, used in turn (the last one repeats). It reads ``marker_probability`` as the
+    model's probability of the gated marker, and keeps the gates it was given."""
 
     name = "fake:scripted"
 
@@ -53,6 +54,8 @@ class FakeGenerator(Generator):
         super().__init__()
         self.reply = reply
         self.prompts: list[list[Message]] = []
+        self.gates: list[Gate | None] = []
+        self.marker_probability = 0.0
 
     def stream(
         self,
@@ -61,14 +64,18 @@ class FakeGenerator(Generator):
         max_tokens: int = 320,
         temperature: float = 0.0,
         seed: int = 0,
+        gate: Gate | None = None,
     ) -> Iterator[str]:
         self.prompts.append(messages)
+        self.gates.append(gate)
         script = self.reply if isinstance(self.reply, list) else [self.reply]
         reply = script[min(len(self.prompts) - 1, len(script) - 1)]
         text = reply(messages[-1]["content"]) if callable(reply) else reply
         pieces = re.findall(r"\S+\s*", text)
         self.usage = Usage(
-            prompt_tokens=len(messages[-1]["content"].split()), completion_tokens=len(pieces)
+            prompt_tokens=len(messages[-1]["content"].split()),
+            completion_tokens=len(pieces),
+            marker_probability=self.marker_probability if gate else None,
         )
         yield from pieces
 

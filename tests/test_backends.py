@@ -16,6 +16,7 @@ import pytest
 from rag.documents import load_documents
 from rag.embeddings import SentenceTransformerEmbedder, embedder_from_spec
 from rag.errors import ModelError
+from rag.generation import Gate
 from rag.index import update_index
 from rag.retrieval import Retriever
 
@@ -73,3 +74,8 @@ def test_transformers_generator_streams_from_a_real_checkpoint(tmp_path: Path) -
     assert generator.usage.prompt_tokens > 5 and 0 < generator.usage.completion_tokens <= 6
     again = "".join(generator.stream(messages, max_tokens=6))
     assert again == "".join(pieces)  # greedy: deterministic
+    forced = "".join(generator.stream(messages, max_tokens=3, gate=Gate("NONE", 0.0)))
+    assert forced.startswith("NONE") and generator.usage.marker_probability is not None
+    banned = "".join(generator.stream(messages, max_tokens=3, gate=Gate(again.strip(), 1.01)))
+    assert not banned.strip().startswith(again.strip())
+    assert (generator.usage.marker_probability or 0) > 0.3

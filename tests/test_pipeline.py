@@ -25,8 +25,9 @@ from rag.chunking import chunk_document
 from rag.citations import REFUSALS
 from rag.documents import load_documents
 from rag.errors import CorpusError, QuestionError
+from rag.generation import Gate
 from rag.index import IndexStats, Store, update_index
-from rag.pipeline import Pipeline
+from rag.pipeline import REFUSAL_MARKER, Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Citation
 from tests.conftest import FakeEmbedder, FakeGenerator
@@ -248,29 +249,18 @@ def test_import_rag_is_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_second_look_after_a_refusal(settings: Settings, corpus: Path) -> None:
-    """A refusal gets one follow-up turn; its answer stands only if its passages back it."""
-    probe, _, _ = make(settings, corpus)
-    n = next(i for i, p in enumerate(probe.context(QUESTION), 1) if FACT in p.chunk.text)
-    answered = f"SenseTime vaut {FACT} de dollars [{n}]."
-    settings = settings.replace(second_look=True)
-    pipeline, _, generator = make(settings, corpus, [REFUSALS["fr"], answered])
-    pieces = list(pipeline.answer_stream(QUESTION))
+def test_refusal_marker_is_gated_and_shown_in_the_question_language(
+    settings: Settings, corpus: Path
+) -> None:
+    """The model refuses with the marker, under the gate the settings set; the user sees the
+    refusal in the question's language, never the marker, and the model's probability."""
+    pipeline, _, generator = make(settings.replace(refusal_threshold=0.3), corpus, "NONE")
+    generator.marker_probability = 0.8
+    pieces = list(pipeline.answer_stream("Who founded SenseTime?"))
     answer = pieces[-1]
-    assert isinstance(answer, Answer) and not answer.refused and FACT in answer.text
-    assert REFUSALS["fr"] not in "".join(p for p in pieces if isinstance(p, str))  # held back
-    first, second = generator.prompts
-    assert second[: len(first)] == first  # the same conversation, continued
-    assert second[-2] == {"role": "assistant", "content": REFUSALS["fr"]}
-    assert second[-1]["role"] == "user" and "French" in second[-1]["content"]
-
-    invented = "SenseTime vaut 99,9 milliards de dollars [1]."
-    pipeline, _, _ = make(
-        settings.replace(home=settings.home_dir / "b"), corpus, [REFUSALS["fr"], invented]
-    )
-    assert pipeline.answer(QUESTION).refused  # the second look invented: refused after all
-
-    pipeline, _, generator = make(
-        settings.replace(second_look=False), corpus, [REFUSALS["fr"], answered]
-    )
-    assert pipeline.answer(QUESTION).refused and len(generator.prompts) == 1
+    assert isinstance(answer, Answer) and answer.refused
+    assert pieces[:-1] == [REFUSALS["en"]]  # the marker itself is never streamed
+    assert answer.text == REFUSALS["en"] and answer.refusal_probability == 0.8
+    assert generator.gates == [Gate(REFUSAL_MARKER, 0.3)]
+    system = generator.prompts[0][0]["content"]
+    assert f"write only {REFUSAL_MARKER}" in system  # the prompt names the same marker

@@ -17,9 +17,9 @@ from rag.prompts import PROMPT_VARIABLES, Prompt, load_prompt, placeholders
 
 def test_shipped_prompts_load_and_render() -> None:
     user = load_prompt("answer_user")
-    text = user.render(passages="[1] x", question="Q ?", language="French", refusal="R.")
-    assert "Q ?" in text and "[1] x" in text and '"R."' in text
-    assert load_prompt("answer_system").render()
+    text = user.render(passages="[1] x", question="Q ?", language="French", refusal="NONE")
+    assert "Q ?" in text and "[1] x" in text and "write NONE" in text
+    assert "write only NONE" in load_prompt("answer_system").render(refusal="NONE")
 
 
 def test_typo_fails_at_load(tmp_path: Path) -> None:
@@ -45,4 +45,4 @@ def test_render_checks_values() -> None:
 
 def test_literal_braces_are_not_variables() -> None:
     assert placeholders("a {x} {{y}}") == {"x"}
-    assert set(PROMPT_VARIABLES) == {"answer_system", "answer_user", "answer_retry"}
+    assert set(PROMPT_VARIABLES) == {"answer_system", "answer_user"}

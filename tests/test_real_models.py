@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rag.citations import detect_language, normalize
+from rag.generation import Gate
 from rag.pipeline import Pipeline
 
 pytestmark = pytest.mark.models
@@ -73,3 +74,20 @@ def test_stream_matches_answer(pipeline: Pipeline) -> None:
     *pieces, final = items
     assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
     assert "Eddie Wu" in "".join(pieces) and "Eddie Wu" in final.text
+
+
+def test_gate_forces_or_bans_the_marker_in_llama_cpp(pipeline: Pipeline) -> None:
+    """The first-token gate really steers llama.cpp: threshold 0 forces the marker, a
+    threshold above 1 bans it, and the marker's probability is read either way."""
+    generator = pipeline.generator
+    messages = [{"role": "user", "content": "Reply with one word: what is the capital of France?"}]
+    with generator.lock:
+        free = "".join(generator.stream(messages, max_tokens=4))
+        assert generator.usage.marker_probability is None
+        forced = "".join(generator.stream(messages, max_tokens=4, gate=Gate("NONE", 0.0)))
+        low = generator.usage.marker_probability
+        banned = "".join(generator.stream(messages, max_tokens=4, gate=Gate("Paris", 1.01)))
+        high = generator.usage.marker_probability
+    assert free.strip().startswith("Paris"), free
+    assert forced.startswith("NONE") and low is not None and low < 0.01
+    assert not banned.strip().startswith("Paris") and high is not None and high > 0.5
