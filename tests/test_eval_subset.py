@@ -1,7 +1,7 @@
 """A short subset of the evaluation set on the real models, with floors.
 
-Worked example: with 14 questions (4 of them unanswerable), an answer accuracy floor of 0.7
-fails the build when fewer than 7 of the 10 answerable questions get all their facts right.
+Worked example: with 14 questions (4 of them unanswerable), an answer accuracy floor of 0.5
+fails the build when fewer than 5 of the 10 answerable questions get all their facts right.
 The floors sit just under what the default configuration reached when they were set (see
 docs/evaluation.md); raise them when the default improves, never lower them to pass.
 """
@@ -21,18 +21,21 @@ SUBSET = {
     *("q002", "q005", "q006", "q021", "q024", "q035", "q041", "q053", "q056", "q064"),
     *("q075", "q078", "q083", "q086"),
 }
-# Measured on 2026-11-23 with the defaults: hit@5 1.0, accuracy 0.8, refusal accuracy 1.0,
-# false refusals 0.0, citation validity, precision and recall 1.0. Each floor allows one miss
-# more, since llama.cpp's prompt cache makes answers depend slightly on the question order.
+# Measured on 2026-11-23 with the defaults (refusal gate at 0.05; the full run is in
+# docs/evaluation.md): hit@5 1.0, accuracy 0.6, refusal accuracy 0.75 (q078 answered wrongly),
+# false refusals 0.2, citation validity 1.0. Each floor allows one miss more, since llama.cpp's
+# prompt cache makes answers depend slightly on the question order. The previous default
+# (greedy refusals) reached 0.8 on this subset but 0.38 on the whole set (0.47 now): the subset
+# is a smoke test, the whole set is the measure.
 FLOORS = {
     "retrieval_hit@5": 0.95,
-    "answer_accuracy": 0.7,
-    "refusal_accuracy": 0.75,
+    "answer_accuracy": 0.5,
+    "refusal_accuracy": 0.5,
     "citation_validity": 0.95,
     "citation_precision": 0.85,
     "citation_recall": 0.85,
 }
-CEILINGS = {"false_refusal_rate": 0.2}
+CEILINGS = {"false_refusal_rate": 0.3}
 
 
 def test_subset_meets_the_floors(real_pipeline: Pipeline) -> None:
