@@ -273,7 +273,8 @@ class Pipeline:
             pieces.append(piece)
             if holding:
                 text = "".join(pieces).lstrip()
-                if any(r.startswith(text) for r in (REFUSAL_MARKER, *REFUSALS.values())):
+                refusals = (REFUSAL_MARKER, *REFUSALS.values())
+                if text.startswith(REFUSAL_MARKER) or any(r.startswith(text) for r in refusals):
                     continue
                 holding, piece = False, text
             pending += piece

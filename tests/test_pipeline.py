@@ -264,3 +264,7 @@ def test_refusal_marker_is_gated_and_shown_in_the_question_language(
     assert generator.gates == [Gate(REFUSAL_MARKER, 0.3)]
     system = generator.prompts[0][0]["content"]
     assert f"write only {REFUSAL_MARKER}" in system  # the prompt names the same marker
+
+    generator.reply = "NONE\nNo passage says who founded it."  # the marker, then chatter
+    pieces = list(pipeline.answer_stream("Who founded SenseTime?"))
+    assert pieces[:-1] == [REFUSALS["en"]] and pieces[-1].refused
