@@ -44,6 +44,8 @@ BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
 # the model's own estimate that it should refuse (see Settings.refusal_threshold).
 REFUSAL_MARKER = "NONE"
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+# What a reply may be on its way to while it is held back from the stream.
+_HELD = (REFUSAL_MARKER, *REFUSALS.values())
 
 
 def clean_question(question: str, *, max_chars: int) -> str:
@@ -273,8 +275,7 @@ class Pipeline:
             pieces.append(piece)
             if holding:
                 text = "".join(pieces).lstrip()
-                refusals = (REFUSAL_MARKER, *REFUSALS.values())
-                if text.startswith(REFUSAL_MARKER) or any(r.startswith(text) for r in refusals):
+                if text.startswith(REFUSAL_MARKER) or any(r.startswith(text) for r in _HELD):
                     continue
                 holding, piece = False, text
             pending += piece

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import rag.pipeline
 from rag.embeddings import Embedder
 from rag.generation import Gate, Generator, Message, Usage
 from rag.pipeline import Pipeline
@@ -78,6 +79,17 @@ class FakeGenerator(Generator):
             marker_probability=self.marker_probability if gate else None,
         )
         yield from pieces
+
+
+@pytest.fixture
+def no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to build a real backend fails the test instead of loading a model."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a real model was requested; inject the fakes")
+
+    monkeypatch.setattr(rag.pipeline, "embedder_from_spec", refuse)
+    monkeypatch.setattr(rag.pipeline, "generator_from_spec", refuse)
 
 
 @pytest.fixture

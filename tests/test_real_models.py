@@ -105,9 +105,7 @@ INJECTIONS = {
 }
 
 
-def test_instructions_inside_documents_are_data(
-    real_pipeline: Pipeline, tmp_path: Path, corpus: Path
-) -> None:
+def test_instructions_inside_documents_are_data(real_pipeline: Pipeline, corpus: Path) -> None:
     """Documents that give orders or fake refusals do not change the answers, and no fake
     marker reaches an answer. (The fake-marker file still costs the Zhipu question its
     answer today: it is refused; see docs/robustness.md.)"""

@@ -55,14 +55,8 @@ FILE_000 = "000_77984f51074b5574.txt"
 
 
 @pytest.fixture(autouse=True)
-def _no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to build a real backend fails the test instead of loading a model."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a real model was requested; inject the fakes")
-
-    monkeypatch.setattr(rag.pipeline, "embedder_from_spec", refuse)
-    monkeypatch.setattr(rag.pipeline, "generator_from_spec", refuse)
+def _fakes_only(no_real_models: None) -> None:
+    """Every test here runs on the fakes."""
 
 
 def make(settings: Settings, corpus: Path, reply: str = REFUSALS["fr"]) -> Pipeline:
