@@ -360,23 +360,19 @@ def _cover(
 ) -> list[int]:
     """The fewest passages (two or three, greedily, best-ranked first) that together hold
     every number and name: a sentence joining facts from two articles cites both."""
-    facts = {("n", x) for x in numbers} | {("w", x) for x in names}
-
-    def held(i: int) -> set[tuple[str, str]]:
-        return {
-            f
-            for f in facts
-            if (f[1] in passage_numbers[i] if f[0] == "n" else _name_found(f[1], haystacks[i]))
-        }
-
-    chosen: list[int] = []
-    while facts and len(chosen) < 3:
-        best = max(range(len(haystacks)), key=lambda i: (len(held(i)), -i), default=None)
-        if best is None or not held(best):
+    held = [
+        {n for n in numbers if n in passage_numbers[i]}
+        | {w for w in names if _name_found(w, haystacks[i])}
+        for i in range(len(haystacks))
+    ]  # a number and a name never share a normalised form ("a100" vs "100")
+    missing, chosen = numbers | names, list[int]()
+    while missing and len(chosen) < 3:
+        best = max(range(len(held)), key=lambda i: (len(held[i] & missing), -i), default=None)
+        if best is None or not held[best] & missing:
             return []
-        facts -= held(best)
+        missing -= held[best]
         chosen.append(best)
-    return sorted(chosen) if not facts else []
+    return sorted(chosen) if not missing else []
 
 
 def drop_invalid_markers(text: str, k: int) -> str:

@@ -375,3 +375,14 @@ def test_repair_recites_to_the_passage_that_holds_the_facts() -> None:
     assert repair(kept, PASSAGES) == kept  # already backed: untouched
     invented = "Tencent a gagné 99 milliards [1]."
     assert repair(invented, PASSAGES) == invented  # nothing backs it: left for check()
+
+
+def test_repair_cites_every_passage_a_sentence_draws_on() -> None:
+    """A sentence joining facts of two passages, which neither holds alone, cites both."""
+    joined = "Xu Li dirige SenseTime et Alibaba investira 380 milliards [3]."
+    assert repair(joined, PASSAGES) == (
+        "Xu Li dirige SenseTime et Alibaba investira 380 milliards [1][2]."
+    )
+    assert check(repair(joined, PASSAGES), PASSAGES).sentences[0].supported
+    half_invented = "Xu Li dirige SenseTime et Tencent a gagné 99 milliards [1]."
+    assert repair(half_invented, PASSAGES) == half_invented  # no set of passages backs it
