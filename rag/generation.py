@@ -1,8 +1,10 @@
 """Generators: chat messages -> streamed answer text, behind one small interface.
 
 Backends: ``llama-cpp`` (a packaged GGUF run by llama-cpp-python on the CPU;
-the default) and ``transformers`` (Hugging Face checkpoints or GGUF files,
-on a GPU when there is one). Both are deterministic by default (greedy).
+the default), ``transformers`` (Hugging Face checkpoints or GGUF files, on a
+GPU when there is one) and ``openai`` (any OpenAI-compatible chat-completions
+server: vLLM, llama.cpp's server, Ollama, TGI). All are deterministic by
+default (greedy).
 
 >>> g = generator_from_spec("llama-cpp", model="qwen2.5-coder-1.5b")   # doctest: +SKIP
 >>> "".join(g.stream([{"role": "user", "content": "Say hi"}], max_tokens=8))  # doctest: +SKIP
@@ -11,6 +13,8 @@ on a GPU when there is one). Both are deterministic by default (greedy).
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -19,8 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from .endpoints import Endpoint
+from .errors import ModelError, ServerError
 from .models import MODELS, model_path
+
+log = logging.getLogger("rag")
 
 Message = dict[str, str]
 
@@ -284,6 +291,154 @@ class TransformersGenerator(Generator):
             raise ModelError(f"Generation failed: {errors[0]}") from errors[0]
 
 
+class RemoteGenerator(Generator):
+    """Any OpenAI-compatible ``/chat/completions`` endpoint, streamed.
+
+    With a gate, a one-token request comes first and asks for the first token's
+    log-probabilities (``top_logprobs``, which vLLM, llama.cpp's servers and recent Ollama
+    return); the server's prefix cache makes it cost about one token. At or above the
+    threshold the reply is the marker and nothing more is asked. Below it, the answer is
+    streamed without log-probabilities (they slow llama-cpp-python's server sevenfold), and
+    if the model's first token was the marker anyway, that token is banned through
+    ``logit_bias`` (its id comes from the server's tokenize route). A server that returns
+    no log-probabilities leaves the refusal to the model's own choice, and the log says so.
+    """
+
+    TOP_LOGPROBS = 20
+
+    def __init__(self, endpoint: Endpoint, model: str = "") -> None:
+        super().__init__()
+        from .embeddings import _first_model
+
+        self._endpoint = endpoint
+        self.model = model or _first_model(endpoint)
+        self.name = f"openai:{self.model}"
+        self._marker_ids: dict[str, int | None] = {}
+        self._warned = False
+
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 320,
+        temperature: float = 0.0,
+        seed: int = 0,
+        gate: Gate | None = None,
+    ) -> Iterator[str]:
+        self.usage = Usage()
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        if gate is not None:
+            text, top, self.usage.prompt_tokens = self._first_token(body)
+            found = _marker_token(top, gate.marker)
+            if found is None:
+                if not self._warned:
+                    log.warning("%s returns no log-probabilities: the gate is off", self.name)
+                    self._warned = True
+            else:
+                self.usage.marker_probability = found[1]
+                if gate.admits(found[1]):
+                    self.usage.completion_tokens = 1
+                    yield gate.marker
+                    return
+                if found[0] and text.strip() == found[0]:  # the model opened with it anyway
+                    marker = self._marker_id(gate.marker)
+                    if marker is None:
+                        log.warning("%s: no tokenize route to ban %r", self.name, gate.marker)
+                    else:
+                        body["logit_bias"] = {str(marker): -100}
+        yield from self._pieces(body)
+
+    def _first_token(self, body: dict[str, Any]) -> tuple[str, list[Any] | None, int]:
+        """The first token's text and top log-probabilities, and the prompt's length."""
+        url = self._endpoint.url("/chat/completions")
+        probe = {**body, "max_tokens": 1, "logprobs": True, "top_logprobs": self.TOP_LOGPROBS}
+        reply = self._endpoint.post("/chat/completions", probe)
+        try:
+            choice = reply["choices"][0]
+            text = choice["message"].get("content") or ""
+            logprobs = (choice.get("logprobs") or {}).get("content") or []
+            top = logprobs[0].get("top_logprobs") if logprobs else None
+            prompt_tokens = int((reply.get("usage") or {}).get("prompt_tokens") or 0)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            raise ServerError(
+                f"{url} answered something that is not a completion: {reply!r:.200}"
+            ) from exc
+        return str(text), top, prompt_tokens
+
+    def _pieces(self, body: dict[str, Any]) -> Iterator[str]:
+        url = self._endpoint.url("/chat/completions")
+        counted = False
+        for event in self._endpoint.stream(
+            "/chat/completions", {**body, "stream_options": {"include_usage": True}}
+        ):
+            usage = event.get("usage")
+            if isinstance(usage, dict):  # the last event, where the server sends one
+                self.usage.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+                self.usage.completion_tokens = int(usage.get("completion_tokens") or 0)
+                counted = True
+            try:
+                choices = event.get("choices") or [{}]
+                piece = (choices[0].get("delta") or {}).get("content")
+            except (AttributeError, IndexError, TypeError) as exc:
+                raise ServerError(
+                    f"{url} streamed something that is not a completion: {event!r:.200}"
+                ) from exc
+            if piece:
+                if not counted:
+                    self.usage.completion_tokens += 1
+                yield str(piece)
+
+    def _marker_id(self, marker: str) -> int | None:
+        """The marker's first token id, asked of the server's tokenize route: llama-cpp-python
+        (``/extras/tokenize``), llama.cpp (``/tokenize``, "content") or vLLM (``/tokenize``,
+        "prompt")."""
+        if marker not in self._marker_ids:
+            root = self._endpoint.root
+            routes: list[tuple[str, dict[str, Any]]] = [
+                (f"{root}/extras/tokenize", {"input": marker}),
+                (f"{root}/tokenize", {"content": marker, "add_special": False}),
+                (
+                    f"{root}/tokenize",
+                    {"model": self.model, "prompt": marker, "add_special_tokens": False},
+                ),
+            ]
+            self._marker_ids[marker] = None
+            for url, body in routes:
+                try:
+                    tokens = self._endpoint.post(url, body, retries=0).get("tokens")
+                    self._marker_ids[marker] = int(tokens[0])
+                    break
+                except (ServerError, AttributeError, IndexError, TypeError, ValueError):
+                    continue
+        return self._marker_ids[marker]
+
+
+def _marker_token(top: list[Any] | None, marker: str) -> tuple[str, float] | None:
+    """The marker's first token among the first step's top log-probabilities, and its
+    probability: the longest listed token the marker starts with (("", 0.0) if none is
+    listed: its probability is below the list's; None when the server sent no list).
+
+    >>> _marker_token([{"token": "NONE", "logprob": -0.5}, {"token": "N", "logprob": -3.0}], "NONE")
+    ('NONE', 0.6065306597126334)
+    >>> _marker_token([{"token": "Eddie", "logprob": -0.1}], "NONE"), _marker_token(None, "NONE")
+    (('', 0.0), None)
+    """
+    if not top:
+        return None
+    best: tuple[str, float] = ("", 0.0)
+    for entry in top:
+        token = str(entry.get("token", "")).strip()
+        if token and marker.startswith(token) and len(token) > len(best[0]):
+            best = (token, math.exp(float(entry.get("logprob", -math.inf))))
+    return best
+
+
 _CACHE: dict[tuple[Any, ...], Generator] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -295,13 +450,25 @@ def generator_from_spec(
     cache_dir: Path | None = None,
     context_tokens: int = 4096,
     threads: int = 0,
+    endpoint: Endpoint | None = None,
 ) -> Generator:
-    """Build (once per process) the generator a settings string names.
+    """Build the generator a settings string names; local models load once per process.
 
     ``"llama-cpp"`` runs the packaged ``model``; ``"llama-cpp:<file.gguf>"``
-    any GGUF file; ``"transformers:<folder, .gguf or packaged name>"``.
+    any GGUF file; ``"transformers:<folder, .gguf or packaged name>"``;
+    ``"openai:<model>"`` the model of the server at ``endpoint`` (``"openai"``
+    alone: the server's first model).
     """
     from .settings import default_home
+
+    kind, _, arg = spec.partition(":")
+    if kind == "openai":
+        if endpoint is None:
+            raise ModelError(
+                f"The generator {spec!r} needs the server's URL: set RAG_GENERATOR_URL, "
+                "e.g. http://localhost:8080/v1"
+            )
+        return RemoteGenerator(endpoint, arg)
 
     cache = cache_dir or default_home()
     key = (spec, model, str(cache), context_tokens, threads)
@@ -321,6 +488,6 @@ def _build(spec: str, model: str, cache: Path, context_tokens: int, threads: int
     if kind == "transformers":
         return TransformersGenerator(arg or model, cache_dir=cache)
     raise ModelError(
-        f"Unknown generator {spec!r}: use 'llama-cpp', 'llama-cpp:<file.gguf>' or "
-        "'transformers:<folder or .gguf>'"
+        f"Unknown generator {spec!r}: use 'llama-cpp', 'llama-cpp:<file.gguf>', "
+        "'transformers:<folder or .gguf>' or 'openai:<model>'"
     )

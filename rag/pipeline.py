@@ -25,6 +25,7 @@ from .citations import REFUSALS, check, detect_language, drop_invalid_markers, i
 from .context import focus
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
+from .endpoints import Endpoint
 from .errors import CorpusError, QuestionError
 from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
@@ -130,8 +131,13 @@ class Pipeline:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
+            s = self.settings
             self._embedder = embedder_from_spec(
-                self.settings.embedder, threads=self.settings.threads or None
+                s.embedder,
+                threads=s.threads or None,
+                endpoint=self._endpoint(s.embedder_url),
+                query_prefix=s.query_prefix,
+                passage_prefix=s.passage_prefix,
             )
         return self._embedder
 
@@ -145,8 +151,17 @@ class Pipeline:
                 cache_dir=s.home_dir,
                 context_tokens=s.context_tokens,
                 threads=s.threads,
+                endpoint=self._endpoint(s.generator_url),
             )
         return self._generator
+
+    def _endpoint(self, url: str) -> Endpoint | None:
+        s = self.settings
+        if not url:
+            return None
+        return Endpoint(
+            url, api_key=s.api_key, timeout=s.request_timeout, retries=s.request_retries
+        )
 
     @property
     def retriever(self) -> Retriever:

