@@ -222,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, help="passages given to the model")
     p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
     p.add_argument(
-        "--generator", help="'llama-cpp', 'llama-cpp:<file.gguf>', 'transformers:<path>'"
+        "--generator",
+        help="'llama-cpp', 'llama-cpp:<file.gguf>', 'transformers:<path>', or 'openai:<model>' "
+        "for the server at $RAG_GENERATOR_URL",
     )
     p.add_argument("--model", help="packaged model for llama-cpp (qwen2.5-coder-1.5b or -0.5b)")
     p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")

@@ -121,7 +121,7 @@ class RemoteEmbedder(Embedder):
         batch_size: int = 32,
     ) -> None:
         self._endpoint = endpoint
-        self.model = model or _first_model(endpoint)
+        self.model = model or endpoint.first_model()
         self.name = f"openai:{self.model}"
         self._prefix = {"query": query_prefix, "passage": passage_prefix}
         self._batch = batch_size
@@ -172,15 +172,6 @@ class RemoteEmbedder(Embedder):
         if (norms == 0).any():
             raise ServerError(f"{url} answered an all-zero embedding")
         return (vectors / norms).astype(np.float32)
-
-
-def _first_model(endpoint: Endpoint) -> str:
-    """The model a server serves, for a spec that names none (``"openai"``)."""
-    url = endpoint.url("/models")
-    try:
-        return str(endpoint.get("/models")["data"][0]["id"])
-    except (KeyError, IndexError, TypeError) as exc:
-        raise ServerError(f"{url} lists no model: name one, as in 'openai:<model>'") from exc
 
 
 def embedder_from_spec(

@@ -68,6 +68,14 @@ class Endpoint:
         """The server's root, where non-OpenAI routes (``/tokenize``, ``/health``) live."""
         return self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
 
+    def first_model(self) -> str:
+        """The first model the server lists (``/models``): for a spec that names none."""
+        url = self.url("/models")
+        try:
+            return str(self.get("/models")["data"][0]["id"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ServerError(f"{url} lists no model: name one, as in 'openai:<model>'") from exc
+
     def get(self, path: str) -> Any:
         """``GET`` a JSON document."""
         return self._json("GET", self.url(path), None)

@@ -300,21 +300,20 @@ class RemoteGenerator(Generator):
     threshold the reply is the marker and nothing more is asked. Below it, the answer is
     streamed without log-probabilities (they slow llama-cpp-python's server sevenfold), and
     if the model's first token was the marker anyway, that token is banned through
-    ``logit_bias`` (its id comes from the server's tokenize route). A server that returns
-    no log-probabilities leaves the refusal to the model's own choice, and the log says so.
+    ``logit_bias`` (its id comes from the server's tokenize route). A server that sends no
+    log-probabilities leaves the refusal to the model's own choice; the log says so once, and
+    the one-token request is not made again.
     """
 
     TOP_LOGPROBS = 20
 
     def __init__(self, endpoint: Endpoint, model: str = "") -> None:
         super().__init__()
-        from .embeddings import _first_model
-
         self._endpoint = endpoint
-        self.model = model or _first_model(endpoint)
+        self.model = model or endpoint.first_model()
         self.name = f"openai:{self.model}"
         self._marker_ids: dict[str, int | None] = {}
-        self._warned = False
+        self._logprobs = True  # until the server shows it sends none
 
     def stream(
         self,
@@ -333,13 +332,12 @@ class RemoteGenerator(Generator):
             "temperature": temperature,
             "seed": seed,
         }
-        if gate is not None:
+        if gate is not None and self._logprobs:
             text, top, self.usage.prompt_tokens = self._first_token(body)
             found = _marker_token(top, gate.marker)
             if found is None:
-                if not self._warned:
-                    log.warning("%s returns no log-probabilities: the gate is off", self.name)
-                    self._warned = True
+                log.warning("%s sends no log-probabilities: the refusal gate is off", self.name)
+                self._logprobs = False
             else:
                 self.usage.marker_probability = found[1]
                 if gate.admits(found[1]):

@@ -298,8 +298,11 @@ def test_without_logprobs_the_models_own_choice_stands(caplog: pytest.LogCapture
     with chat("Eddie", None) as server, caplog.at_level(logging.WARNING, "rag"):
         g = RemoteGenerator(fast(server.url), "qwen")
         text = "".join(g.stream([{"role": "user", "content": "q"}], gate=Gate("NONE", 0.05)))
-    assert text.startswith("Eddie") and g.usage.marker_probability is None
-    assert "no log-probabilities" in caplog.text
+        assert text.startswith("Eddie") and g.usage.marker_probability is None
+        assert "no log-probabilities" in caplog.text
+        asked = len(server.requests)
+        list(g.stream([{"role": "user", "content": "q2"}], gate=Gate("NONE", 0.05)))
+    assert len(server.requests) == asked + 1  # no probe the second time: only the answer
 
 
 def test_a_server_that_dies_mid_answer_gives_a_clear_error() -> None:
