@@ -2,25 +2,37 @@
 
     python app.py [--corpus PATH] [--host 127.0.0.1] [--port 7860]      (or: rag chat)
 
-It streams each answer, then replaces the stream with the checked answer, its sources
-(each quoted passage in a collapsible block) and its timings. No retrieval or prompt logic
-lives here. Everything from documents or the model is escaped before it reaches Markdown,
-so a document cannot inject HTML, images or links into the page. The models load on the
-first question, not at start-up. Left for later: uploads, follow-up questions.
+Each question shows the passages found as soon as retrieval is done, then streams the answer,
+then replaces the stream with the checked answer: each ``[n]`` opens its source (title, and
+the quoted span highlighted in its passage), unsupported sentences are flagged, a refusal
+looks different, and timings sit underneath. Follow-up questions ("Et Alibaba ?") are read
+in the conversation's context by the library. A Documents panel adds ``.txt``/``.md`` files
+(indexed incrementally, with progress) and removes them; a Settings panel changes the number
+of passages, the retrieval mode and the model.
+
+No retrieval or prompt logic lives here. Everything from documents or the model is escaped
+before it reaches Markdown, so a document cannot inject HTML, images or links into the page.
+The models load on the first question, not at start-up. On the built-in articles the chat
+works on its own copy of them (under ``RAG_HOME``), so uploads never touch the package; on
+a folder of yours, uploads are added to that folder and removed files are moved to its
+hidden ``.removed/`` folder, never deleted.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import string
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from rag import Answer, RagError, Settings
+import rag
+from rag import Answer, Citation, RagError, Settings, Sources
 
 if TYPE_CHECKING:
     from rag import Pipeline
@@ -28,12 +40,24 @@ if TYPE_CHECKING:
 History = list[dict[str, Any]]
 # Gradio 5 defaults to (user, bot) tuples; Gradio 6 knows only messages and has no `type`.
 _MESSAGES: dict[str, Any] = {"type": "messages"} if gr.__version__.startswith("5.") else {}
+MAX_UPLOAD = "10mb"  # the loader's own limit per file (rag.documents.MAX_FILE_BYTES)
+BUILTIN = Path(rag.__file__).resolve().parent / "corpus"
+# The model choices of the Settings panel: label -> Settings changes.
+MODELS = {
+    "Qwen2.5-Coder-1.5B (default)": {"generator": "llama-cpp", "model": "qwen2.5-coder-1.5b"},
+    "Qwen2.5-Coder-0.5B (faster, weaker)": {
+        "generator": "llama-cpp",
+        "model": "qwen2.5-coder-0.5b",
+    },
+}
 
 # Every ASCII punctuation character becomes a numeric character reference, so Markdown and
 # HTML see only letters, digits and spaces: no tags, no ![image](url), no [link](url), no
 # `code`, no emphasis, no autolinked http:// or www. The browser shows the characters as-is.
 # This covers html.escape's five characters (& < > " ') and Markdown's.
 _ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in string.punctuation})
+_MARKER = re.compile(r"&#91;(\d+)&#93;")  # an escaped [n]
+PROGRESS = gr.Progress()  # Gradio fills in a per-event tracker for a parameter defaulting to one
 
 
 def escape(text: str) -> str:
@@ -44,6 +68,15 @@ def escape(text: str) -> str:
     '&#60;b&#62;&#33;&#91;x&#93;&#40;http&#58;&#47;&#47;e&#47;x&#46;png&#41;&#60;&#47;b&#62;'
     """
     return "\n".join(line.lstrip().translate(_ESCAPES) for line in text.splitlines())
+
+
+def _cited(text: str) -> str:
+    """Escaped answer text whose ``[n]`` markers stand out, to match the numbered sources.
+
+    >>> _cited("Eddie Wu [2].")
+    'Eddie Wu <strong class="cite">[2]</strong>&#46;'
+    """
+    return _MARKER.sub(r'<strong class="cite">[\1]</strong>', escape(text))
 
 
 def format_timings(answer: Answer) -> str:
@@ -58,28 +91,54 @@ def format_timings(answer: Answer) -> str:
     return f"<small>{' · '.join(parts)}</small>"
 
 
-def format_answer(answer: Answer) -> str:
+def format_sources(sources: Sources) -> str:
+    """The passages found, listed while the model writes: numbered as it will cite them.
+
+    >>> format_sources(Sources("q", []))
+    '<small>No passage found.</small>'
+    """
+    if not sources.passages:
+        return "<small>No passage found.</small>"
+    lines = [
+        f"[{n}] {escape(p.chunk.title)}, {escape(p.chunk.doc_id)}"
+        for n, p in enumerate(sources.passages, 1)
+    ]
+    return "<small>Passages found:<br>" + "<br>".join(lines) + "</small>"
+
+
+def format_answer(
+    answer: Answer, quote: Callable[[Citation], tuple[str, str, str]] | None = None
+) -> str:
     """The chatbot message for a final Answer: text, warnings, sources, timings.
+    ``quote(citation)`` gives the text around a cited span, shown with the span highlighted.
 
     >>> print(format_answer(Answer(question="q", text="Rien.", refused=True)))
     🚫 <em>Rien&#46;</em>
     <BLANKLINE>
     <small>retrieval 0 ms</small>
     """
+    understood = (
+        f"<small>Understood as: {escape(answer.understood_as)}</small>\n\n"
+        if answer.understood_as
+        else ""
+    )
     if answer.refused:  # an icon and italics, and no sources: nothing was answered
-        return f"🚫 <em>{escape(answer.text)}</em>\n\n{format_timings(answer)}"
-    blocks = [escape(answer.text)]
+        return f"{understood}🚫 <em>{escape(answer.text)}</em>\n\n{format_timings(answer)}"
+    blocks = [understood + _cited(answer.text)]
     for s in answer.unsupported:
         missing = f" (not in its sources: {escape(', '.join(s.missing))})" if s.missing else ""
         blocks.append(f"⚠ not supported by its cited passage: <em>{escape(s.text)}</em>{missing}")
     if answer.citations:
         blocks.append("<strong>Sources</strong>")
     for c in answer.citations:
+        before, span, after = quote(c) if quote else ("", c.text, "")
+        passage = "<br>".join(
+            (escape(before) + "<mark>" + escape(span) + "</mark>" + escape(after)).splitlines()
+        )
         # One line per block: Markdown leaves a one-line HTML block alone, so the passage
         # stays inside its <details>; the escaped text renders as plain characters.
-        passage = "<br>".join(escape(c.text).splitlines())
         blocks.append(
-            f"<details><summary>[{c.n}] {escape(c.title)}</summary>"
+            f'<details class="source"><summary>[{c.n}] {escape(c.title)}</summary>'
             f"<small>{escape(c.doc_id)}, characters {c.start}-{c.end}</small>"
             f"<blockquote>{passage}</blockquote></details>"
         )
@@ -87,49 +146,157 @@ def format_answer(answer: Answer) -> str:
     return "\n\n".join(blocks)
 
 
-def respond(message: str, history: History, pipeline: Pipeline) -> Iterator[History]:
-    """Append the question and stream the answer into a copy of ``history``.
+def respond(
+    message: str, history: History, asked: Sequence[str], pipeline: Pipeline
+) -> Iterator[tuple[History, list[str]]]:
+    """Append the question and stream the answer into a copy of ``history``; ``asked`` holds
+    the conversation's earlier questions, for follow-ups.
 
-    Yields the whole history each time (what a Gradio generator event returns): first a
-    placeholder, then the text so far, then the formatted final Answer. A RagError (empty
-    question, missing corpus, model problem) ends the turn with its message in the chat;
-    any other exception is a bug and propagates.
+    Yields the whole history each time (what a Gradio generator event returns), with the
+    questions asked so far: first a placeholder, then the passages found, then the text so
+    far, then the formatted final Answer. A RagError (empty question, missing corpus, model
+    or server problem) ends the turn with its message in the chat; any other exception is
+    a bug and propagates.
     """
     turn = [*history, {"role": "user", "content": escape(message)}]
+    questions = [*asked, message]
 
-    def with_reply(content: str) -> History:  # a fresh list each time: Gradio diffs them
-        return [*turn, {"role": "assistant", "content": content}]
+    def with_reply(content: str) -> tuple[History, list[str]]:
+        return [*turn, {"role": "assistant", "content": content}], questions  # fresh lists
 
     yield with_reply("<em>Searching the documents…</em>")
     pieces: list[str] = []
+    found = ""
     try:
         # closing(): if the user starts a new conversation mid-answer, Gradio closes this
         # generator; closing the stream too releases the model's lock at once.
-        with closing(pipeline.answer_stream(message)) as stream:
+        stream = pipeline.answer_stream(message, history=list(asked), with_sources=True)
+        with closing(stream):
             for item in stream:
-                if isinstance(item, Answer):
-                    yield with_reply(format_answer(item))
+                if isinstance(item, Sources):
+                    found = format_sources(item)
+                    yield with_reply(f"<em>Writing the answer…</em>\n\n{found}")
+                elif isinstance(item, Answer):
+                    yield with_reply(format_answer(item, pipeline.quote))
                 else:
                     pieces.append(item)
-                    yield with_reply(escape("".join(pieces)) + "▌")  # a cursor: more is coming
+                    # a cursor: more is coming
+                    yield with_reply(f"{_cited(''.join(pieces))}▌\n\n{found}")
     except RagError as exc:
         yield with_reply(f"⚠ {escape(str(exc))}")
 
 
-def build_app(pipeline_factory: Callable[[], Pipeline], *, corpus: Path | None = None) -> gr.Blocks:
-    """The chat as a gr.Blocks, not started. ``pipeline_factory`` is called per question,
-    so nothing loads before the first one (``get_pipeline`` keeps one Pipeline per Settings).
-    """
-    where = f"the documents in <code>{escape(str(corpus))}</code>" if corpus else None
+class Chat:
+    """The pipelines the page uses, one per Settings variant of the panel, built on first
+    use; document changes are applied to all of them."""
 
-    def answer(question: str, history: History) -> Iterator[History]:
-        yield from respond(question, history, pipeline_factory())
+    def __init__(self, settings: Settings, pipeline_for: Callable[[Settings], Pipeline]) -> None:
+        self.settings, self._make = settings, pipeline_for
+        self._pipelines: dict[Settings, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def pipeline(
+        self, passages: float | None = None, mode: str | None = None, model: str = ""
+    ) -> Pipeline:
+        changes: dict[str, Any] = dict(MODELS.get(model, {}))
+        if passages:
+            changes["context_sentences"] = int(passages)
+        if mode:
+            changes["retrieval"] = mode
+        settings = self.settings.replace(**changes)
+        with self._lock:
+            if settings not in self._pipelines:
+                self._pipelines[settings] = self._make(settings)
+            return self._pipelines[settings]
+
+    def documents(self) -> list[tuple[str, str]]:
+        """(label, id) pairs for the document list."""
+        return [
+            (f"{d.title} ({d.id}, {d.chunks} passages)", d.id) for d in self.pipeline().documents()
+        ]
+
+    def add(self, paths: Sequence[str], progress: Callable[..., Any]) -> str:
+        notes = []
+        for path in paths:
+            name = Path(path).name
+
+            def report(done: int, total: int, desc: str = f"Indexing {name}") -> None:
+                progress(done / total, desc=desc)
+
+            try:
+                data = Path(path).read_bytes()
+                self.pipeline().add_document(name, data, on_progress=report)
+                notes.append(f"✓ {escape(name)} added")
+            except (RagError, OSError) as exc:
+                notes.append(f"⚠ {escape(name)} not added: {escape(str(exc))}")
+        self._refresh()
+        return "<br>".join(notes)
+
+    def remove(self, ids: Sequence[str]) -> str:
+        notes = []
+        for doc_id in ids:
+            try:
+                self.pipeline().remove_document(doc_id)
+                notes.append(f"✓ {escape(doc_id)} removed (kept in the folder's .removed)")
+            except RagError as exc:
+                notes.append(f"⚠ {escape(doc_id)}: {escape(str(exc))}")
+        self._refresh()
+        return "<br>".join(notes)
+
+    def _refresh(self) -> None:
+        changed = self.pipeline()  # the one that made the change; the others reload the index
+        with self._lock:
+            others = [p for p in self._pipelines.values() if p is not changed]
+        for p in others:
+            p.index()
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    pipeline_for: Callable[[Settings], Pipeline] | None = None,
+    corpus_label: str | None = None,
+) -> gr.Blocks:
+    """The chat as a gr.Blocks, not started. ``pipeline_for(settings)`` builds a Pipeline;
+    nothing is built before the page or a question asks for one."""
+    base = settings or Settings()
+
+    def default(s: Settings) -> Pipeline:
+        return rag.get_pipeline(s)  # imports the pipeline on first use, not at start-up
+
+    chat = Chat(base, pipeline_for or default)
+    where = f"the documents in <code>{escape(corpus_label)}</code>" if corpus_label else None
+    models = list(MODELS)
+    if base.generator not in {"llama-cpp"}:  # configured elsewhere (a server, a file)
+        models.insert(0, f"As configured: {base.generator}")
+
+    def answer(
+        question: str, history: History, asked: list[str], passages: float, mode: str, model: str
+    ) -> Iterator[tuple[History, list[str]]]:
+        yield from respond(question, history, asked, chat.pipeline(passages, mode, model))
+
+    def listing() -> Any:
+        try:
+            return gr.update(choices=chat.documents(), value=[]), ""
+        except RagError as exc:
+            return gr.update(choices=[], value=[]), f"⚠ {escape(str(exc))}"
+
+    def upload(files: list[str] | None, progress: gr.Progress = PROGRESS) -> Any:
+        note = chat.add(files or [], progress) if files else ""
+        choices, error = listing()
+        return None, choices, note or error
+
+    def remove(ids: list[str]) -> Any:
+        note = chat.remove(ids or [])
+        choices, error = listing()
+        return choices, note or error
 
     # analytics_enabled=False: this app is offline; Gradio would otherwise phone home.
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
         gr.Markdown(
             f"# Ask the documents\nOffline, cited answers over {where or 'the built-in articles'}. "
-            "Nothing leaves this computer; the first question loads the models."
+            "Nothing leaves this computer; the first question loads the models. Questions wait "
+            "their turn for the one local model: the answer box shows its place in the queue."
         )
         # latex_delimiters=[]: a "$" in a document must stay a dollar sign.
         chatbot = gr.Chatbot(label="Conversation", height=520, latex_delimiters=[], **_MESSAGES)
@@ -137,12 +304,40 @@ def build_app(pipeline_factory: Callable[[], Pipeline], *, corpus: Path | None =
             show_label=False, placeholder="Ask a question about the documents…", submit_btn=True
         )
         new = gr.Button("New conversation")
+        asked = gr.State([])
         pending = gr.State("")
+        with gr.Accordion("Documents", open=False):
+            files = gr.File(
+                label="Add .txt or .md files (10 MB at most each)",
+                file_count="multiple",
+                file_types=[".txt", ".md"],
+            )
+            documents = gr.CheckboxGroup(label="Indexed documents", choices=[])
+            remove_button = gr.Button("Remove the selected documents")
+            status = gr.Markdown()
+        with gr.Accordion("Settings", open=False):
+            passages = gr.Slider(
+                2, 12, value=base.context_sentences, step=1, label="Passages given to the model"
+            )
+            mode = gr.Radio(["hybrid", "dense", "keyword"], value=base.retrieval, label="Retrieval")
+            model = gr.Dropdown(models, value=models[0], label="Model")
         # Move the question out of the textbox at once, then answer it.
-        asked = question.submit(lambda q: ("", q), question, [question, pending], queue=False).then(
-            answer, [pending, chatbot], chatbot
+        moved = question.submit(lambda q: ("", q), question, [question, pending], queue=False)
+        asked_event = moved.then(
+            answer, [pending, chatbot, asked, passages, mode, model], [chatbot, asked]
         )
-        new.click(lambda: ([], ""), None, [chatbot, question], cancels=[asked])
+        new.click(lambda: ([], "", []), None, [chatbot, question, asked], cancels=[asked_event])
+        files.upload(upload, files, [files, documents, status])
+        remove_button.click(remove, documents, [documents, status])
+        demo.load(listing, None, [documents, status])
+
+        def ask(question: str, earlier_questions: list[str]) -> dict[str, Any]:
+            """The checked answer as JSON (rag.Answer.to_dict) for scripts using the API;
+            ``earlier_questions`` are the conversation's, oldest first, for follow-ups."""
+            result = chat.pipeline().answer(question, history=earlier_questions or [])
+            return result.to_dict()
+
+        gr.api(ask, api_name="ask")
     # One local model answers one question at a time (the generator also holds a lock);
     # other questions wait in Gradio's queue instead of competing for the CPU.
     return demo.queue(default_concurrency_limit=1)
@@ -158,13 +353,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     corpus = args.corpus.expanduser().resolve() if args.corpus else None
     settings = Settings.from_env(corpus=corpus)
+    label = str(settings.corpus) if settings.corpus else None
+    if settings.corpus is None:
+        from rag.collection import seed
 
-    def pipeline() -> Pipeline:
-        from rag import get_pipeline  # on the first question, not at start-up
+        # Uploads go to a copy of the built-in articles, never into the installed package.
+        settings = settings.replace(corpus=seed(settings.home_dir / "chat" / "articles", BUILTIN))
 
-        return get_pipeline(settings)
-
-    demo = build_app(pipeline, corpus=settings.corpus)
+    demo = build_app(settings, corpus_label=label)
     # share=False always: a public Gradio link would send the documents over the network.
     # quiet: Gradio's own banner suggests share=True; say where the chat runs, once bound.
     _, url, _ = demo.launch(
@@ -173,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
         share=False,
         quiet=True,
         prevent_thread_lock=True,
+        max_file_size=MAX_UPLOAD,
     )
     print(
         f"Chat running at {url} (the models load on the first question); Ctrl+C stops it",

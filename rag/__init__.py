@@ -19,9 +19,19 @@ from .errors import (
     PromptError,
     QuestionError,
     RagError,
+    ServerError,
 )
 from .settings import Settings
-from .types import Answer, Chunk, Citation, Document, Passage, SentenceCheck, Timings
+from .types import (
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    Passage,
+    SentenceCheck,
+    Sources,
+    Timings,
+)
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline, answer, answer_stream, build_index, get_pipeline
@@ -40,7 +50,9 @@ __all__ = [
     "QuestionError",
     "RagError",
     "SentenceCheck",
+    "ServerError",
     "Settings",
+    "Sources",
     "Timings",
     "answer",
     "answer_stream",

@@ -102,7 +102,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for item in pipeline.answer_stream(args.question):
         if isinstance(item, Answer):
             final = item
-        else:
+        elif isinstance(item, str):
             raw.append(item)
             print(item, end="", flush=True)
     print()

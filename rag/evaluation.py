@@ -140,7 +140,7 @@ def run(
             for item in pipeline.answer_stream(q.question):
                 if isinstance(item, Answer):
                     answer = item
-                else:
+                elif isinstance(item, str):
                     raw += item
         result = Result(q, retrieved, answer, raw, facts_present(q.facts, answer.text))
         results.append(result)

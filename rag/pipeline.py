@@ -18,11 +18,13 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .citations import REFUSALS, check, detect_language, drop_invalid_markers, is_refusal, repair
+from .collection import add_file, remove_file
 from .context import focus
+from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
@@ -32,12 +34,12 @@ from .index import IndexStats, Store, update_index
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
-from .types import Answer, Passage, Timings
+from .types import Answer, Citation, IndexedDocument, Passage, Sources, Timings
 
 log = logging.getLogger("rag")
 
 # What answer_stream returns: close it if you stop reading early, to free the model.
-AnswerStream = collections.abc.Generator[str | Answer, None, None]
+AnswerStream = collections.abc.Generator[str | Sources | Answer, None, None]
 
 BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
 # The model refuses by writing this marker; the Answer carries the refusal in the question's
@@ -200,6 +202,54 @@ class Pipeline:
             raise CorpusError(f"No text to index in {self.corpus}: add .txt or .md files")
         return store, stats
 
+    # -- the collection ------------------------------------------------------------------
+    def documents(self) -> list[IndexedDocument]:
+        """The documents in the index, in the order of their ids."""
+        store = self.retriever.store
+        counts: dict[str, int] = {}
+        for chunk in store.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        meta = store.documents
+        return [
+            IndexedDocument(
+                doc_id, m.get("title", doc_id), m.get("source", ""), counts.get(doc_id, 0)
+            )
+            for doc_id, m in sorted(meta.items())
+        ]
+
+    def quote(self, citation: Citation) -> tuple[str, str, str]:
+        """The cited span with the text around it in its chunk: ``(before, cited, after)``,
+        what a reader needs to see the quote in context."""
+        for chunk in self.retriever.store.chunks:
+            if chunk.doc_id == citation.doc_id and chunk.start <= citation.start < chunk.end:
+                a = citation.start - chunk.start
+                b = min(citation.end, chunk.end) - chunk.start
+                return chunk.text[:a], chunk.text[a:b], chunk.text[b:]
+        return "", citation.text, ""
+
+    def add_document(
+        self,
+        name: str,
+        data: bytes,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """Add a file to the corpus folder under a safe new name (see :func:`rag.collection.
+        add_file`) and index it; returns its document id. CorpusError, with nothing added,
+        for a file of the wrong type, too big, or not text."""
+        path = add_file(self.corpus, name, data)
+        try:
+            self.index(on_progress)
+        except Exception:
+            path.unlink(missing_ok=True)  # a file the index could not take does not stay
+            raise
+        return path.relative_to(self.corpus).as_posix()
+
+    def remove_document(self, doc_id: str) -> IndexStats:
+        """Take a document out of the corpus and the index. The file is moved into the
+        folder's hidden ``.removed/``, never deleted (see :func:`rag.collection.remove_file`)."""
+        remove_file(self.corpus, doc_id)
+        return self.index()
+
     # -- answering ---------------------------------------------------------------------
     def retrieve(
         self, question: str, *, k: int | None = None, mode: str | None = None
@@ -221,32 +271,51 @@ class Pipeline:
             max_sentences=self.settings.context_sentences,
         )
 
-    def answer(self, question: str) -> Answer:
-        """Answer ``question`` from the corpus; see :class:`rag.types.Answer`."""
+    def answer(self, question: str, *, history: Sequence[str] = ()) -> Answer:
+        """Answer ``question`` from the corpus; see :class:`rag.types.Answer`. ``history``
+        holds the conversation's earlier questions, oldest first, for follow-ups."""
         result: Answer | None = None
-        for item in self.answer_stream(question):
+        for item in self.answer_stream(question, history=history):
             if isinstance(item, Answer):
                 result = item
         assert result is not None
         return result
 
-    def answer_stream(self, question: str) -> AnswerStream:
+    def answer_stream(
+        self, question: str, *, history: Sequence[str] = (), with_sources: bool = False
+    ) -> AnswerStream:
         """Yield the answer's text pieces as the model writes them, then the
-        final, checked :class:`Answer` as the last item."""
+        final, checked :class:`Answer` as the last item.
+
+        ``history`` holds the conversation's earlier questions, oldest first: a follow-up
+        ("Et Alibaba ?", "what about its revenue?") is made to stand alone from them (see
+        :mod:`rag.conversation`) before retrieval. ``with_sources=True`` yields a
+        :class:`Sources` first, as soon as retrieval is done.
+        """
         s = self.settings
-        question = clean_question(question, max_chars=s.max_question_chars)
-        language = detect_language(question)
+        asked = clean_question(question, max_chars=s.max_question_chars)
+        earlier = [q for q in history if isinstance(q, str) and q.strip()]
+        question = standalone(asked, earlier)
+        language = detect_language(question)  # the follow-up alone may be too short to tell
         setup_started = time.perf_counter()
         self.warm()
         started = time.perf_counter()
         timings = Timings(setup_s=started - setup_started)
         passages = self.context(question)
         timings.retrieval_s = time.perf_counter() - started
+        if with_sources:
+            yield Sources(question, passages)
+        understood_as = question if question != asked else None
         if not passages:
             timings.total_s = time.perf_counter() - started + timings.setup_s
             yield REFUSALS[language]
             yield Answer(
-                question, REFUSALS[language], refused=True, language=language, timings=timings
+                asked,
+                REFUSALS[language],
+                refused=True,
+                language=language,
+                timings=timings,
+                understood_as=understood_as,
             )
             return
         messages = [
@@ -263,8 +332,9 @@ class Pipeline:
             usage = generator.usage
         timings.generation_s = time.perf_counter() - gen_started
         timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
-        answer = self._finish(question, language, raw, passages, timings, started)
+        answer = self._finish(asked, language, raw, passages, timings, started)
         answer.refusal_probability = usage.marker_probability
+        answer.understood_as = understood_as
         if not shown:
             yield answer.text
         yield answer
@@ -367,23 +437,33 @@ def get_pipeline(settings: Settings | None = None) -> Pipeline:
         return _PIPELINES[settings]
 
 
-def answer(question: str, *, settings: Settings | None = None) -> Answer:
+def answer(
+    question: str, *, history: Sequence[str] = (), settings: Settings | None = None
+) -> Answer:
     """Answer a question from the documents, with checked citations.
 
     >>> a = answer("Quelle était la capitalisation boursière de SenseTime ?")  # doctest: +SKIP
     >>> a.refused, a.citations[0].title[:25]                                  # doctest: +SKIP
     (False, 'Intelligence artificielle')
     """
-    return get_pipeline(settings).answer(question)
+    return get_pipeline(settings).answer(question, history=history)
 
 
-def answer_stream(question: str, *, settings: Settings | None = None) -> AnswerStream:
+def answer_stream(
+    question: str,
+    *,
+    history: Sequence[str] = (),
+    with_sources: bool = False,
+    settings: Settings | None = None,
+) -> AnswerStream:
     """Yield the answer text as it is generated, then the full :class:`Answer`.
 
     >>> for item in answer_stream("Who leads SenseTime?"):  # doctest: +SKIP
     ...     print(item if isinstance(item, str) else "", end="")            # doctest: +SKIP
     """
-    return get_pipeline(settings).answer_stream(question)
+    return get_pipeline(settings).answer_stream(
+        question, history=history, with_sources=with_sources
+    )
 
 
 def build_index(

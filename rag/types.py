@@ -105,6 +105,25 @@ class Timings:
         return self.answer_tokens / writing if writing > 0 and self.answer_tokens else 0.0
 
 
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document as the index holds it: what a list of the collection shows."""
+
+    id: str
+    title: str
+    source: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The passages the model is about to read, numbered from 1 as its ``[n]`` will cite them:
+    what ``answer_stream(..., with_sources=True)`` yields as soon as retrieval is done."""
+
+    question: str
+    passages: list[Passage]
+
+
 @dataclass
 class Answer:
     """The result of :func:`rag.answer`.
@@ -124,6 +143,9 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     # The model's probability, at its first token, of refusing (None when it was not asked).
     refusal_probability: float | None = None
+    # A follow-up made to stand alone from the conversation ("Et Alibaba ?" after a question
+    # about SenseTime's CEO: "Qui est le PDG d'Alibaba ?"); None when it was asked as it stands.
+    understood_as: str | None = None
 
     @property
     def unsupported(self) -> list[SentenceCheck]:

