@@ -13,7 +13,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # the extra's "torch>=2.4" is already met and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: chat test install install-test lint clean
+.PHONY: chat test install install-test chromium lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,17 @@ $(PY):
 install: $(PY)
 	$(PIP) install --quiet -e ".[app]"
 
-install-test: $(PY)
+install-test: $(PY) chromium
 	$(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -e ".[test]"
+
+# The chat's browser test drives Debian's chromium (Playwright never downloads a browser here).
+# Installed with apt where it is missing and apt is there; elsewhere, install a chromium yourself.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  ( $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null )
 
 chat: install
 	$(PY) app.py

@@ -57,6 +57,15 @@ MODELS = {
 # This covers html.escape's five characters (& < > " ') and Markdown's.
 _ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in string.punctuation})
 _MARKER = re.compile(r"&#91;(\d+)&#93;")  # an escaped [n]
+# The refusal badge, the citation markers and the highlighted span (set at launch).
+CSS = """
+.refusal { background: #fde68a; color: #78350f; padding: 1px 8px; border-radius: 9px; }
+.cite { color: #1d4ed8; }
+details.source summary { cursor: pointer; }
+mark { background: #fef08a; }
+"""
+# Questions from the page and from the API wait in one queue for the one local model.
+MODEL_QUEUE = "model"
 PROGRESS = gr.Progress()  # Gradio fills in a per-event tracker for a parameter defaulting to one
 
 
@@ -113,7 +122,7 @@ def format_answer(
     ``quote(citation)`` gives the text around a cited span, shown with the span highlighted.
 
     >>> print(format_answer(Answer(question="q", text="Rien.", refused=True)))
-    🚫 <em>Rien&#46;</em>
+    <strong class="refusal">No answer</strong> <em>Rien&#46;</em>
     <BLANKLINE>
     <small>retrieval 0 ms</small>
     """
@@ -122,8 +131,11 @@ def format_answer(
         if answer.understood_as
         else ""
     )
-    if answer.refused:  # an icon and italics, and no sources: nothing was answered
-        return f"{understood}🚫 <em>{escape(answer.text)}</em>\n\n{format_timings(answer)}"
+    if answer.refused:  # a badge and italics, and no sources: nothing was answered
+        return (
+            f'{understood}<strong class="refusal">No answer</strong> <em>{escape(answer.text)}</em>'
+            f"\n\n{format_timings(answer)}"
+        )
     blocks = [understood + _cited(answer.text)]
     for s in answer.unsupported:
         missing = f" (not in its sources: {escape(', '.join(s.missing))})" if s.missing else ""
@@ -324,7 +336,10 @@ def build_app(
         # Move the question out of the textbox at once, then answer it.
         moved = question.submit(lambda q: ("", q), question, [question, pending], queue=False)
         asked_event = moved.then(
-            answer, [pending, chatbot, asked, passages, mode, model], [chatbot, asked]
+            answer,
+            [pending, chatbot, asked, passages, mode, model],
+            [chatbot, asked],
+            concurrency_id=MODEL_QUEUE,
         )
         new.click(lambda: ([], "", []), None, [chatbot, question, asked], cancels=[asked_event])
         files.upload(upload, files, [files, documents, status])
@@ -337,7 +352,7 @@ def build_app(
             result = chat.pipeline().answer(question, history=earlier_questions or [])
             return result.to_dict()
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=1, concurrency_id=MODEL_QUEUE)
     # One local model answers one question at a time (the generator also holds a lock);
     # other questions wait in Gradio's queue instead of competing for the CPU.
     return demo.queue(default_concurrency_limit=1)
@@ -370,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
         quiet=True,
         prevent_thread_lock=True,
         max_file_size=MAX_UPLOAD,
+        css=CSS,
     )
     print(
         f"Chat running at {url} (the models load on the first question); Ctrl+C stops it",

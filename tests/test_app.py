@@ -111,7 +111,7 @@ def test_respond_streams_then_shows_the_checked_answer_and_sources(
 def test_refusal_looks_different_and_has_no_sources(tmp_path: Path, corpus: Path) -> None:
     pipeline = make_pipeline(tmp_path, corpus, REFUSAL)
     final = last_reply(list(app.respond(QUESTION, [], [], pipeline))[-1][0])
-    assert final.startswith("🚫 <em>")
+    assert final.startswith('<strong class="refusal">No answer</strong> <em>')
     assert REFUSAL in html.unescape(final)
     assert "<details>" not in final and "Sources" not in final
 
