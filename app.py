@@ -64,6 +64,7 @@ CSS = """
 details.source summary { cursor: pointer; }
 mark { background: #fef08a; }
 """
+WAITING = "<em>Waiting for the model…</em>"
 # Questions from the page and from the API wait in one queue for the one local model.
 MODEL_QUEUE = "model"
 PROGRESS = gr.Progress()  # Gradio fills in a per-event tracker for a parameter defaulting to one
@@ -282,9 +283,19 @@ def build_app(
     if base.generator not in {"llama-cpp"}:  # configured elsewhere (a server, a file)
         models.insert(0, f"As configured: {base.generator}")
 
+    def waiting(question: str, history: History) -> tuple[str, str, History]:
+        shown = [
+            *history,
+            {"role": "user", "content": escape(question)},
+            {"role": "assistant", "content": WAITING},
+        ]
+        return "", question, shown
+
     def answer(
         question: str, history: History, asked: list[str], passages: float, mode: str, model: str
     ) -> Iterator[tuple[History, list[str]]]:
+        if history and history[-1].get("content") == WAITING:
+            history = history[:-2]  # the question and its placeholder, shown while it waited
         yield from respond(question, history, asked, chat.pipeline(passages, mode, model))
 
     def listing() -> Any:
@@ -333,8 +344,11 @@ def build_app(
             )
             mode = gr.Radio(["hybrid", "dense", "keyword"], value=base.retrieval, label="Retrieval")
             model = gr.Dropdown(models, value=models[0], label="Model")
-        # Move the question out of the textbox at once, then answer it.
-        moved = question.submit(lambda q: ("", q), question, [question, pending], queue=False)
+        # Move the question out of the textbox and into the chat at once (it may wait its
+        # turn in the queue), then answer it.
+        moved = question.submit(
+            waiting, [question, chatbot], [question, pending, chatbot], queue=False
+        )
         asked_event = moved.then(
             answer,
             [pending, chatbot, asked, passages, mode, model],

@@ -148,6 +148,35 @@ def test_a_cited_answer_streams_and_its_source_opens(chat_url: str, tmp_path: Pa
         browser.close()
 
 
+def test_two_pages_at_once_each_get_their_answer_and_one_is_told_it_waits(chat_url: str) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs a chromium (see the first test)")
+    from playwright.sync_api import sync_playwright
+
+    questions = {"Qui est le PDG d'Alibaba ?": "Eddie Wu", "When was SenseTime founded?": "2014"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pages = [browser.new_page() for _ in questions]
+        for page, question in zip(pages, questions, strict=True):
+            page.goto(chat_url)
+            page.get_by_placeholder("Ask a question about the documents…").fill(question)
+        for page in pages:
+            page.keyboard.press("Enter")
+        told, finals = False, ["", ""]
+        deadline = time.monotonic() + ANSWER_WAIT_MS / 1000
+        while not all("retrieval" in f and "▌" not in f for f in finals):
+            assert time.monotonic() < deadline, finals
+            for i, page in enumerate(pages):
+                told = told or "queue: 1/1" in page.inner_text("body")
+                bots = page.locator('[data-testid="bot"]')
+                finals[i] = bots.last.inner_text() if bots.count() else ""
+            time.sleep(0.1)
+        browser.close()
+    for final, fact in zip(finals, questions.values(), strict=True):
+        assert fact in final and "Sources" in final, final
+    assert told  # the page that waited showed its place in the queue
+
+
 def test_the_api_answers_two_people_at_once(chat_url: str) -> None:
     from gradio_client import Client
 
