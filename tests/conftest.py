@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -79,6 +80,13 @@ class FakeGenerator(Generator):
             marker_probability=self.marker_probability if gate else None,
         )
         yield from pieces
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture

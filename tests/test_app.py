@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ import pytest
 
 from rag import Answer, Citation, RagError, SentenceCheck, Settings, Timings
 from rag.pipeline import Pipeline
-from tests.conftest import FakeEmbedder, FakeGenerator
+from tests.conftest import FakeEmbedder, FakeGenerator, free_port
 
 gr = pytest.importorskip("gradio")
 
@@ -183,12 +182,6 @@ def test_start_up_imports_no_model_backend() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_app_serves_its_page(tmp_path: Path) -> None:

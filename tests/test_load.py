@@ -15,7 +15,6 @@ memory 183 MB after 40 questions and 186 MB after 1,000.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 pytest.importorskip("gradio")
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +36,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_many_users_at_once_each_get_their_own_answers(tmp_path: Path, corpus: Path) -> None:

@@ -8,7 +8,6 @@ index update that meets it leaves the index as it was.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from rag.generation import Gate, RemoteGenerator, generator_from_spec
 from rag.index import load_index, update_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, free_port
 from tests.openai_fake import FakeServer, Reply, Request, chunks, completion, embeddings
 
 BAG = FakeEmbedder()
@@ -36,12 +35,6 @@ def embed(request: Request) -> Reply:
 
 def fast(url: str, **kw: float) -> Endpoint:
     return Endpoint(url, **{"timeout": 2.0, "retries": 2, "backoff": 0.01, **kw})  # type: ignore[arg-type]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- the endpoint ------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ Marked ``models`` (the servers load real models); CI runs them.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +27,7 @@ from rag.models import model_path
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.models
 
@@ -36,12 +37,6 @@ QUESTIONS = [
     "What was SenseTime's market value at its listing?",
     "Combien de salariés compte MiniMax ?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -92,6 +87,20 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
         chat.stop()
 
 
+def remote(embed: Server, chat: Server, home: Path, **settings: Any) -> Pipeline:
+    """A pipeline whose embeddings and answers both come from the servers."""
+    return Pipeline(
+        Settings(
+            home=home,
+            embedder="openai",
+            embedder_url=embed.url,
+            generator="openai",
+            generator_url=chat.url,
+            **settings,
+        )
+    )
+
+
 def ask(pipeline: Pipeline, question: str) -> tuple[list[str], Answer]:
     pieces: list[str] = []
     for item in pipeline.answer_stream(question):
@@ -104,22 +113,13 @@ def ask(pipeline: Pipeline, question: str) -> tuple[list[str], Answer]:
 def test_same_answers_and_citations_as_in_process(servers: tuple[Server, Server, Path]) -> None:
     embed, chat, home = servers
     # Above 1 the gate never lets the model refuse, so every question has citations to compare.
-    common = {"model": SMALL, "refusal_threshold": 1.5}
-    remote = Pipeline(
-        Settings(
-            home=home / "remote",
-            embedder="openai",
-            embedder_url=embed.url,
-            generator="openai",
-            generator_url=chat.url,
-            **common,  # type: ignore[arg-type]
-        )
-    )
-    local = Pipeline(Settings(home=home / "local", **common))  # type: ignore[arg-type]
-    store = load_index(remote.index_dir)
+    common: dict[str, Any] = {"model": SMALL, "refusal_threshold": 1.5}
+    there_pipeline = remote(embed, chat, home / "remote", **common)
+    local = Pipeline(Settings(home=home / "local", **common))
+    store = load_index(there_pipeline.index_dir)
     assert store is None  # nothing yet: the first question indexes through the server
     for question in QUESTIONS:
-        pieces, there = ask(remote, question)
+        pieces, there = ask(there_pipeline, question)
         _, here = ask(local, question)
         assert len(pieces) > 3, pieces  # streamed, not one block
         assert not there.refused and there.citations, there.text
@@ -128,7 +128,7 @@ def test_same_answers_and_citations_as_in_process(servers: tuple[Server, Server,
         assert [(c.n, c.doc_id, c.start, c.end) for c in there.citations] == [
             (c.n, c.doc_id, c.start, c.end) for c in here.citations
         ]
-    store = load_index(remote.index_dir)
+    store = load_index(there_pipeline.index_dir)
     assert store is not None and store.manifest["embedder"] == "openai:multilingual-e5-small-q4"
 
 
@@ -136,19 +136,10 @@ def test_the_gate_reads_the_same_probability_from_the_server(
     servers: tuple[Server, Server, Path],
 ) -> None:
     embed, chat, home = servers
-    remote = Pipeline(
-        Settings(
-            home=home / "remote",
-            embedder="openai",
-            embedder_url=embed.url,
-            generator="openai",
-            generator_url=chat.url,
-            model=SMALL,
-        )
-    )
+    there_pipeline = remote(embed, chat, home / "remote", model=SMALL)
     local = Pipeline(Settings(home=home / "local", model=SMALL))
     for question in QUESTIONS[:2]:
-        there, here = remote.answer(question), local.answer(question)
+        there, here = there_pipeline.answer(question), local.answer(question)
         assert there.refusal_probability is not None and here.refusal_probability is not None
         assert there.refusal_probability == pytest.approx(here.refusal_probability, abs=0.01)
         assert (there.refused, there.text) == (here.refused, here.text)
