@@ -83,8 +83,8 @@ def remove_file(folder: Path, doc_id: str) -> Path:
         raise CorpusError(f"No document {doc_id!r} in {folder}")
     bin_ = root / REMOVED
     bin_.mkdir(exist_ok=True)
-    target = _free(bin_ / path.name)
-    os.replace(path, target)
+    target = _link_free(path, bin_ / path.name)
+    path.unlink()
     return target
 
 
@@ -104,7 +104,7 @@ def seed(folder: Path, source: Path) -> Path:
 
 def _link_free(source: Path, path: Path) -> Path:
     """Hard-link ``source`` at ``path`` or the first free ``stem-N.suffix``: a link never
-    replaces a file, so two uploads of one name at once both survive."""
+    replaces a file, so two uploads (or removals) of one name at once both survive."""
     n = 2
     candidate = path
     while True:
@@ -114,13 +114,3 @@ def _link_free(source: Path, path: Path) -> Path:
         except FileExistsError:
             candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
             n += 1
-
-
-def _free(path: Path) -> Path:
-    """``path``, or the first ``stem-N.suffix`` beside it that does not exist."""
-    n = 2
-    candidate = path
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate

@@ -125,9 +125,8 @@ class RemoteEmbedder(Embedder):
         self.name = f"openai:{self.model}"
         self._prefix = {"query": query_prefix, "passage": passage_prefix}
         self._batch = batch_size
-        self._dim: int | None = None
-        # Asked now, so a wrong URL or model fails here, before any indexing starts.
-        self.dim = self._dim = int(self._request(["dimension"], "query").shape[1])
+        self.dim = 0  # until the server says; asked now, so a wrong URL or model fails here
+        self.dim = int(self._request(["dimension"], "query").shape[1])
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._run(texts, "passage")
@@ -163,9 +162,9 @@ class RemoteEmbedder(Embedder):
                 f"{url} answered {len(vectors)} embeddings of shape {vectors.shape[1:]} for "
                 f"{len(texts)} texts, or with non-finite numbers"
             )
-        if self._dim is not None and vectors.shape[1] != self._dim:
+        if self.dim and vectors.shape[1] != self.dim:
             raise ServerError(
-                f"{url} answered {vectors.shape[1]}-dimensional vectors after {self._dim}: "
+                f"{url} answered {vectors.shape[1]}-dimensional vectors after {self.dim}: "
                 "did the server change model?"
             )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -206,9 +206,7 @@ class Pipeline:
     def documents(self) -> list[IndexedDocument]:
         """The documents in the index, in the order of their ids."""
         store = self.retriever.store
-        counts: dict[str, int] = {}
-        for chunk in store.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        counts = collections.Counter(chunk.doc_id for chunk in store.chunks)
         meta = store.documents
         return [
             IndexedDocument(
@@ -294,8 +292,7 @@ class Pipeline:
         """
         s = self.settings
         asked = clean_question(question, max_chars=s.max_question_chars)
-        earlier = [q for q in history if isinstance(q, str) and q.strip()]
-        question = standalone(asked, earlier)
+        question = standalone(asked, history)
         language = detect_language(question)  # the follow-up alone may be too short to tell
         setup_started = time.perf_counter()
         self.warm()
