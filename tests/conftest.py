@@ -51,10 +51,13 @@ class FakeGenerator(Generator):
     name = "fake:scripted"
 
     def __init__(
-        self, reply: str | Callable[[str], str] | list[str | Callable[[str], str]] = "Réponse [1]."
+        self,
+        reply: str | Callable[[str], str] | list[str | Callable[[str], str]] = "Réponse [1].",
+        *,
+        remember: bool = True,
     ) -> None:
         super().__init__()
-        self.reply = reply
+        self.reply, self.remember = reply, remember
         self.prompts: list[list[Message]] = []
         self.gates: list[Gate | None] = []
         self.marker_probability = 0.0
@@ -68,6 +71,9 @@ class FakeGenerator(Generator):
         seed: int = 0,
         gate: Gate | None = None,
     ) -> Iterator[str]:
+        if not self.remember:  # a long-running server keeps only the last, not a growing log
+            self.prompts.clear()
+            self.gates.clear()
         self.prompts.append(messages)
         self.gates.append(gate)
         script = self.reply if isinstance(self.reply, list) else [self.reply]

@@ -2,8 +2,8 @@
 CORPUS HOME PORT``. The load test measures this process's memory, apart from its clients'.
 
 The generator quotes a statement of the first passage it is given, cited ``[1]``, so every
-answer is backed by its citation; unlike the unit tests' fake it keeps no record of prompts,
-which would itself grow with every question.
+answer is backed by its citation; it keeps only the last prompt, as a log of them all would
+itself grow with every question.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from rag import Settings
-from rag.generation import Gate, Generator, Message, Usage
 from rag.pipeline import Pipeline
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, FakeGenerator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,31 +29,14 @@ def quote_first_passage(prompt: str) -> str:
     return f"{(statements or [text])[0].rstrip('.')} [1]."
 
 
-class Quoting(Generator):
-    name = "fake:quoting"
-
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        max_tokens: int = 320,
-        temperature: float = 0.0,
-        seed: int = 0,
-        gate: Gate | None = None,
-    ) -> Iterator[str]:
-        pieces = re.findall(r"\S+\s*", quote_first_passage(messages[-1]["content"]))
-        self.usage = Usage(prompt_tokens=100, completion_tokens=len(pieces))
-        self.usage.marker_probability = 0.0 if gate else None
-        yield from pieces
-
-
 def main() -> None:
     corpus, home, port = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
     assert spec and spec.loader
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
-    generator, embedder = Quoting(), FakeEmbedder()
+    generator = FakeGenerator(quote_first_passage, remember=False)
+    embedder = FakeEmbedder()
     demo = app.build_app(
         Settings(home=home, corpus=corpus),
         pipeline_for=lambda s: Pipeline(s, embedder=embedder, generator=generator),
