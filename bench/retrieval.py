@@ -10,7 +10,7 @@ It prints one Markdown table (one row per index structure and search-time knob: 
 p50/p95 latency of ONE query at a time with k=20, recall@10 against exact search, index bytes per
 chunk) and a line describing the machine. ``--out FILE`` appends the same Markdown to FILE.
 
-The vectors mimic the project's index (``rag.index.FlatIndex``: ``faiss.IndexFlatIP`` over
+The vectors mimic the project's index (``rag.index.VectorIndex``: ``faiss.IndexFlatIP`` over
 L2-normalised float32, dim 384 as multilingual-e5-small gives). They are a two-level Gaussian
 mixture, not uniform noise (on which ANN recall is meaninglessly pessimistic): 64 random unit
 topics, 64 sub-topic centres around each (4096 centres), and around each centre a noise whose

@@ -35,7 +35,7 @@ from typing import Any
 import rag.index
 from rag.documents import load_documents
 from rag.errors import IndexStoreError
-from rag.index import FlatIndex, update_index
+from rag.index import VectorIndex, update_index
 from rag.types import Document
 from tests.conftest import FakeEmbedder
 
@@ -63,7 +63,7 @@ def patch_writes(
 
     wrap(Path, "open", for_writing)
     wrap(Path, "mkdir")
-    wrap(FlatIndex, "save")
+    wrap(VectorIndex, "save")
     wrap(rag.index, "fsync_path")
     wrap(os, "replace")
     if deletes:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from rag.documents import load_documents
-from rag.index import FlatIndex, load_index, update_index
+from rag.index import VectorIndex, load_index, update_index
 from tests.conftest import FakeEmbedder
 
 
@@ -100,7 +100,7 @@ def test_failed_write_keeps_old_index(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(FlatIndex, "save", full_disk)
+    monkeypatch.setattr(VectorIndex, "save", full_disk)
     with pytest.raises(Exception, match="No space left.*previous index is untouched"):
         build(folder, corpus)
     monkeypatch.undo()
@@ -119,8 +119,49 @@ def test_manifest_records_what_matters(tmp_path: Path, corpus: Path) -> None:
 
 
 def test_flat_index_search_and_empty() -> None:
-    idx = FlatIndex(2)
+    idx = VectorIndex(2)
     _scores, ids = idx.search(np.array([[1.0, 0.0]], dtype=np.float32), 3)
     assert ids.shape == (1, 0)
     idx.add(np.array([[1, 0], [0, 1]], dtype=np.float32))
     assert idx.search(np.array([[0.1, 0.9]], dtype=np.float32), 5)[1].tolist() == [[1, 0]]
+
+
+def test_large_collections_get_an_hnsw_graph_that_grows_in_place(
+    tmp_path: Path, corpus: Path
+) -> None:
+    # The threshold is lowered so the five articles count as "large".
+    folder = tmp_path / "idx"
+    small, _ = build(folder, corpus)
+    assert small.vectors.structure == "flat" and small.manifest["structure"] == "flat"
+    (corpus / "new.md").write_text("# Nouveau\n\nMiniMax lance un modèle.", encoding="utf-8")
+    store, stats = build(folder, corpus, approximate_above=10)
+    assert store.vectors.structure == "hnsw" and store.manifest["structure"] == "hnsw"
+    assert stats.added == ["new.md"] and stats.embedded_chunks == 1
+    vectors = FakeEmbedder().embed_passages([c.text for c in store.chunks])
+    for row, chunk in enumerate(store.chunks):
+        assert store.search(vectors[row], 1)[0].chunk.id == chunk.id
+
+    # Only an addition: the graph is extended, the old one untouched (it may still serve).
+    (corpus / "newer.md").write_text("# Encore\n\nZhipu lance GLM-5.", encoding="utf-8")
+    embedder = FakeEmbedder()
+    grown, stats = build(folder, corpus, embedder, approximate_above=10)
+    assert embedder.calls == [1] and len(grown.vectors) == len(store.vectors) + 1
+    assert len(store.vectors) == len(store.chunks)
+    newest = FakeEmbedder().embed_passages(["Zhipu lance GLM-5."])[0]
+    assert grown.search(newest, 1)[0].chunk.doc_id == "newer.md"
+
+    # A removal rebuilds the graph from the kept vectors; reloading gives the same answers.
+    (corpus / "new.md").unlink()
+    shrunk, stats = build(folder, corpus, approximate_above=10)
+    assert stats.removed == ["new.md"] and shrunk.vectors.structure == "hnsw"
+    reloaded = load_index(folder)
+    assert reloaded is not None and reloaded.vectors.structure == "hnsw"
+    for row, chunk in enumerate(reloaded.chunks):
+        vector = FakeEmbedder().embed_passages([chunk.text])[0]
+        assert reloaded.search(vector, 1)[0].chunk.id == chunk.id, row
+
+    # Back under the threshold (a user raised it): exact again, nothing re-embedded.
+    embedder = FakeEmbedder()
+    (corpus / "newer.md").unlink()
+    exact, _ = build(folder, corpus, embedder)
+    assert exact.vectors.structure == "flat" and embedder.calls == []
