@@ -195,6 +195,11 @@ class LlamaCppGenerator(Generator):
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
 
+    @property
+    def llm(self) -> Any:
+        """The ``llama_cpp.Llama`` underneath, for measuring the raw runtime (bench/)."""
+        return self._llm
+
 
 class TransformersGenerator(Generator):
     """A causal LM through Hugging Face transformers: the path a GPU user takes.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .citations import REFUSALS, check, detect_language, drop_invalid_markers, is_refusal, repair
 from .collection import add_file, remove_file
-from .context import focus
+from .context import SentenceVectors, focus
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -95,6 +95,7 @@ class Pipeline:
         self._embedder = embedder
         self._generator = generator
         self._retriever: Retriever | None = None
+        self._sentences: SentenceVectors | None = None
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
         self._user = load_prompt("answer_user")
@@ -197,6 +198,7 @@ class Pipeline:
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             on_progress=on_progress,
+            approximate_above=self.settings.approximate_above,
         )
         if not store.chunks:
             raise CorpusError(f"No text to index in {self.corpus}: add .txt or .md files")
@@ -262,12 +264,28 @@ class Pipeline:
     def context(self, question: str) -> list[Passage]:
         """The passages the model is given for ``question``: the retrieved chunks'
         sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
+        if self._sentences is None:
+            self._sentences = SentenceVectors(self.embedder)
         return focus(
             question,
             self.retrieve(question),
             self.embedder,
             max_sentences=self.settings.context_sentences,
+            cache=self._sentences,
         )
+
+    def messages(
+        self, question: str, passages: list[Passage], language: str | None = None
+    ) -> list[dict[str, str]]:
+        """The chat the model is given: the fixed preamble (system prompt and worked
+        examples, the same for every question, so its cache is reused), then the numbered
+        passages and the question. ``language`` defaults to the question's own.
+
+        Example: ``p.messages(q, p.context(q))[-1]["content"]`` starts with ``[1] (title)``.
+        """
+        language = language or detect_language(question)
+        user = self._render(format_passages(passages), question, language)
+        return [*self._preamble, {"role": "user", "content": user}]
 
     def answer(self, question: str, *, history: Sequence[str] = ()) -> Answer:
         """Answer ``question`` from the corpus; see :class:`rag.types.Answer`. ``history``
@@ -315,13 +333,7 @@ class Pipeline:
                 understood_as=understood_as,
             )
             return
-        messages = [
-            *self._preamble,
-            {
-                "role": "user",
-                "content": self._render(format_passages(passages), question, language),
-            },
-        ]
+        messages = self.messages(question, passages, language)
         generator = self.generator
         gen_started = time.perf_counter()
         with generator.lock:

@@ -1,0 +1,66 @@
+"""The model's context: focused sentences, and their vectors kept between questions.
+
+Worked example: ``SentenceVectors(embedder)`` asked for ["Un.", "Deux."] and then
+["Deux.", "Trois."] embeds three sentences, not four, and returns the same vectors
+the embedder would; :func:`focus` with the cache picks exactly what it picks without.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.context import SentenceVectors, focus
+from rag.types import Chunk, Passage
+from tests.conftest import FakeEmbedder
+
+TEXT = (
+    "SenseTime est une entreprise chinoise d'intelligence artificielle basée à Hong Kong. "
+    "Son action a bondi de 85 % depuis son introduction en Bourse. "
+    "Le groupe a été fondé en 2014 par Tang Xiao'ou, professeur à Hong Kong. "
+    "Alibaba a dépensé 52,5 milliards de dollars pour ses centres de données en Asie. "
+    "Zhipu AI est dirigée par Zhang Peng, selon le communiqué publié lundi."
+)
+
+
+def passages() -> list[Passage]:
+    half = TEXT.index("Alibaba")
+    first = Chunk("a#0", "a", "/a", "A", TEXT[:half], 0, half)
+    second = Chunk("a#1", "a", "/a", "A", TEXT[half:], half, len(TEXT))
+    return [Passage(first, 0.9, 0), Passage(second, 0.8, 1)]
+
+
+def test_each_sentence_is_embedded_once_and_the_vectors_are_the_embedders() -> None:
+    embedder = FakeEmbedder()
+    cache = SentenceVectors(embedder)
+    first = cache.embed(["Un.", "Deux."])
+    second = cache.embed(["Deux.", "Trois.", "Deux."])
+    assert embedder.calls == [2, 1]
+    assert np.allclose(second[0], first[1]) and np.allclose(second[0], second[2])
+    assert np.allclose(second, FakeEmbedder().embed_passages(["Deux.", "Trois.", "Deux."]))
+    assert cache.embed([]).shape == (0, embedder.dim)
+
+
+def test_the_least_recently_used_sentences_leave_first() -> None:
+    embedder = FakeEmbedder()
+    cache = SentenceVectors(embedder, size=2)
+    cache.embed(["a b", "c d"])
+    cache.embed(["a b"])  # now the most recent
+    cache.embed(["e f"])  # evicts "c d"
+    cache.embed(["a b", "c d"])
+    assert embedder.calls == [2, 1, 1]
+
+
+def test_focus_with_the_cache_keeps_what_it_keeps_without() -> None:
+    question = "Qui a fondé SenseTime et quand ?"
+    plain = focus(question, passages(), FakeEmbedder(), max_sentences=2)
+    embedder = FakeEmbedder()
+    cache = SentenceVectors(embedder)
+    cached = focus(question, passages(), embedder, max_sentences=2, cache=cache)
+    again = focus(
+        "Combien Alibaba a-t-il dépensé ?", passages(), embedder, max_sentences=2, cache=cache
+    )
+    spans = [(p.chunk.start, p.chunk.end) for p in plain]
+    assert spans == [(p.chunk.start, p.chunk.end) for p in cached]
+    # One question vector each, and the five sentences embedded once, then reused.
+    assert again and embedder.calls == [1, 5, 1]
+    assert all(TEXT[p.chunk.start : p.chunk.end] == p.chunk.text for p in cached + again)
