@@ -54,8 +54,10 @@ class Settings:
     # Candidates each retriever contributes before fusion.
     candidates: int = 20
     # Sentences of the retrieved chunks handed to the model, those closest to the
-    # question (see rag/context.py); 0 hands over the whole chunks.
-    context_sentences: int = 6
+    # question, each with the sentence after it (see rag/context.py); 0 hands over the whole
+    # chunks. Measured on eval/ (docs/evaluation.md, "Speed levers"): 3 rather than 6 halves
+    # the prompt's new tokens (first token p50 9.0 s -> 4.1 s) and answered no worse.
+    context_sentences: int = 3
 
     # Generator: "llama-cpp" (default GGUF below), "transformers:<HF id or path>",
     # "llama-cpp:<path to .gguf>", or "openai:<model>" for the OpenAI-compatible server at

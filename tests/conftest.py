@@ -1,7 +1,7 @@
 """Shared fakes: a deterministic embedder and a generator with scripted replies.
 
 >>> FakeEmbedder().embed_queries(["SenseTime"]).shape
-(1, 64)
+(1, 256)
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ CORPUS = Path(__file__).resolve().parent.parent / "rag" / "corpus"
 
 
 class FakeEmbedder(Embedder):
-    """Hashed bag of words: texts sharing words get close vectors. Counts calls."""
+    """Hashed bag of words: texts sharing words get close vectors. Counts calls.
 
-    dim = 64
+    256 buckets: with 64, word collisions let unrelated sentences outscore the one a
+    question is about once the context keeps only three."""
+
     name = "fake:bag-of-words"
 
-    def __init__(self) -> None:
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
         self.calls: list[int] = []
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:

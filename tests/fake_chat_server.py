@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def quote_first_passage(prompt: str) -> str:
-    """A statement of the prompt's first passage (its text starts on the line after the
-    "[1] (title)" header), cited: always backed by it."""
-    block = re.search(r"(?ms)^\[1\][^\n]*\n(.+?)(?:\n\n|\Z)", prompt)
+    """A statement of the prompt's first passage (its text follows "[1] "), cited: always
+    backed by it."""
+    block = re.search(r"(?ms)^\[1\] (.+?)(?:\n\n|\Z)", prompt)
     text = block[1] if block else "Rien."
     statements = [s for s in re.split(r"(?<=[.!?])\s+", text) if s.endswith(".")]
     return f"{(statements or [text])[0].rstrip('.')} [1]."

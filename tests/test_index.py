@@ -112,7 +112,7 @@ def test_failed_write_keeps_old_index(
 def test_manifest_records_what_matters(tmp_path: Path, corpus: Path) -> None:
     store, _ = build(tmp_path / "idx", corpus)
     manifest = json.loads((store.path / "manifest.json").read_text())
-    assert manifest["embedder"] == "fake:bag-of-words" and manifest["dim"] == 64
+    assert manifest["embedder"] == "fake:bag-of-words" and manifest["dim"] == 256
     assert manifest["chunk_size"] == 600 and manifest["chunk_overlap"] == 120
     assert len(manifest["documents"]) == 5
     assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())

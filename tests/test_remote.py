@@ -144,7 +144,7 @@ def test_remote_vectors_are_normalised_and_in_order() -> None:
         e = RemoteEmbedder(fast(server.url), "e5")
         texts = ["SenseTime cotation", "Alibaba Eddie Wu", "MiniMax"]
         got = e.embed_passages(texts)
-    assert e.dim == 64 and e.name == "openai:e5"
+    assert e.dim == 256 and e.name == "openai:e5"
     np.testing.assert_allclose(got, BAG.embed_passages(texts), atol=1e-6)
 
 

@@ -574,9 +574,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Snapshot]:
 
 def rebuild(folder: Path) -> tuple[Store, IndexStats]:
     """Index the five articles into folder, as the pipeline would after a damaged load."""
-    return update_index(
-        folder, load_documents(CORPUS), FakeEmbedder(), chunk_size=600, chunk_overlap=120
-    )
+    embedder = FakeEmbedder(dim=64)  # as tests.index_worker.update builds the pristine index
+    return update_index(folder, load_documents(CORPUS), embedder, chunk_size=600, chunk_overlap=120)
 
 
 DAMAGE = st.one_of(
