@@ -99,13 +99,13 @@ def _sub_chunk(chunk: Chunk, start: int, end: int) -> Chunk:
 
 
 class SentenceVectors:
-    """Sentence vectors kept between questions, most recently used first out last.
+    """Sentence vectors kept between questions; the least recently used leave first.
 
-    Scoring the sentences of eight chunks means embedding about forty of them:
-    0.7 s on two cores, most of the time between a question and its sources. The
-    same chunks come back across a conversation, so each sentence is embedded once
-    (measured in bench/: retrieval p50 0.72 s → see RESULTS.md). ``size`` bounds
-    memory: 20,000 sentences of 384 floats are 31 MB.
+    Scoring the sentences of eight chunks means embedding about forty of them: 1.0 s on
+    two cores (bench/run.py), most of the time between a question and its sources. The
+    same chunks come back across a conversation, so each sentence is embedded once: over
+    the evaluation set, sources p50 went from 0.72 s to 0.05 s. ``size`` bounds memory:
+    20,000 sentences of 384 floats are 31 MB.
 
     Example: ``cache = SentenceVectors(embedder)``; ``cache.embed(["Un.", "Deux."])`` then
     ``cache.embed(["Deux.", "Trois."])`` embeds three sentences, not four.
@@ -115,21 +115,26 @@ class SentenceVectors:
         self.embedder = embedder
         self.size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Held while embedding too: a second question waits rather than embedding the same
+        # sentences beside the first (the cores are busy either way).
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dim), np.float32)
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        fresh = self.embedder.embed_passages(missing) if missing else np.zeros((0, 0))
-        with self._lock:
-            self._vectors.update(zip(missing, fresh, strict=True))
+            if missing:
+                self._vectors.update(
+                    zip(missing, self.embedder.embed_passages(missing), strict=True)
+                )
             out = []
             for t in texts:
                 self._vectors.move_to_end(t)
                 out.append(self._vectors[t])
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
-        return np.stack(out) if out else np.zeros((0, self.embedder.dim), np.float32)
+        return np.stack(out)
 
 
 def focus(

@@ -43,9 +43,9 @@ class Settings:
     chunk_overlap: int = 120
 
     # Above this many chunks the vectors go into an approximate HNSW graph instead of an exact
-    # index: exact search p95 is 13 ms at 100k chunks and 127 ms at 1M on 2 cores, HNSW 0.7 ms
-    # at 1M with recall@10 0.98 (bench/RESULTS.md; rag.index.APPROXIMATE_ABOVE says why 200k).
-    approximate_above: int = 200_000
+    # index: exact search p95 is 13-26 ms at 100k chunks and 127-217 ms at 1M on 2 cores, HNSW
+    # under 1 ms at 1M with recall@10 0.98 (bench/RESULTS.md; rag.index.APPROXIMATE_ABOVE).
+    approximate_above: int = 100_000
 
     # Retrieval: "hybrid" (dense + BM25, reciprocal rank fusion), "dense" or "keyword".
     retrieval: str = "hybrid"
