@@ -16,21 +16,20 @@ from rag.pipeline import Pipeline
 pytestmark = pytest.mark.models
 
 # Both languages; numbers, names, a date, a place, two articles, a conflict, a paraphrase
-# (two of these the default gets wrong today), and four unanswerable questions.
+# (the default gets two wrong today), and four unanswerable questions.
 SUBSET = {
     *("q002", "q005", "q006", "q021", "q024", "q035", "q041", "q053", "q056", "q064"),
     *("q075", "q078", "q083", "q086"),
 }
-# Measured on 2026-11-23 with the defaults (refusal gate at 0.05; the full run is in
-# docs/evaluation.md): hit@5 1.0, accuracy 0.6, refusal accuracy 0.75 (q078 answered wrongly),
-# false refusals 0.2, citation validity 1.0. Each floor allows one miss more, since llama.cpp's
-# prompt cache makes answers depend slightly on the question order. The previous default
-# (greedy refusals) reached 0.8 on this subset but 0.38 on the whole set (0.47 now): the subset
-# is a smoke test, the whole set is the measure.
+# Measured on 2026-11-23 with the defaults (3 sentences, rank prior 0.05, gate at 0.05; the
+# full run is in docs/evaluation.md), these 14 questions in the full run: accuracy 0.8 (q041 and
+# q056 refused), refusal accuracy 1.0, false refusals 0.2, hit@5 1.0, citation validity 1.0. Each
+# floor allows one miss more, since llama.cpp's prompt cache makes answers depend slightly on the
+# question order. The subset is a smoke test; the whole set is the measure.
 FLOORS = {
     "retrieval_hit@5": 0.95,
-    "answer_accuracy": 0.5,
-    "refusal_accuracy": 0.5,
+    "answer_accuracy": 0.7,
+    "refusal_accuracy": 0.75,
     "citation_validity": 0.95,
     "citation_precision": 0.85,
     "citation_recall": 0.85,
