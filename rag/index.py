@@ -38,6 +38,7 @@ import numpy as np
 from .chunking import chunk_document
 from .embeddings import Embedder
 from .errors import IndexStoreError
+from .settings import Settings
 from .storage import fsync_path, sha256_file
 from .types import Chunk, Document, Passage
 
@@ -45,13 +46,8 @@ log = logging.getLogger("rag")
 FORMAT = 1
 
 
-# Exact search costs time in proportion to the number of chunks. Measured on 2 cores
-# (bench/RESULTS.md), p95 at 10k / 100k / 1M chunks: 0.8 / 13 / 127 ms one day, 1.6 / 26 / 217
-# ms another. Above this size the index is an HNSW graph instead (p95 under 1 ms at 1M, recall@10
-# 0.98 against exact): at 100k exact search stays within half the 50 ms budget even on the slow
-# day (200k would reach it), and the graph's build (10-13 s at 100k, about 150 s at 1M) is only
-# paid by collections that need it.
-APPROXIMATE_ABOVE = 100_000
+# Where exact search gives way to an HNSW graph; Settings says why (measured).
+APPROXIMATE_ABOVE = Settings.approximate_above
 # Texts per call to the embedder while indexing (bench/run.py measures one at a time too).
 EMBED_BATCH = 32
 HNSW_M = 32  # neighbours per node; 1,808 bytes per chunk at dim 384 against 1,536 for exact

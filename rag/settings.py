@@ -43,8 +43,11 @@ class Settings:
     chunk_overlap: int = 120
 
     # Above this many chunks the vectors go into an approximate HNSW graph instead of an exact
-    # index: exact search p95 is 13-26 ms at 100k chunks and 127-217 ms at 1M on 2 cores, HNSW
-    # under 1 ms at 1M with recall@10 0.98 (bench/RESULTS.md; rag.index.APPROXIMATE_ABOVE).
+    # index. Measured on 2 cores (bench/RESULTS.md), exact search p95 at 100k / 1M chunks was
+    # 13 / 127, 26 / 217 and 21 / 192 ms in three runs; HNSW stays under 1.2 ms at 1M with
+    # recall@10 0.98. At 100k exact search keeps within half the 50 ms budget even on the slow
+    # runs (200k would reach it), and the graph's build (10-13 s at 100k, 150-240 s at 1M) is
+    # only paid by collections that need it.
     approximate_above: int = 100_000
 
     # Retrieval: "hybrid" (dense + BM25, reciprocal rank fusion), "dense" or "keyword".
@@ -55,8 +58,9 @@ class Settings:
     candidates: int = 20
     # Sentences of the retrieved chunks handed to the model, those closest to the
     # question, each with the sentence after it (see rag/context.py); 0 hands over the whole
-    # chunks. Measured on eval/ (docs/evaluation.md, "Speed levers"): 3 rather than 6 halves
-    # the prompt's new tokens (first token p50 9.0 s -> 4.1 s) and answered no worse.
+    # chunks. Measured on eval/ (docs/evaluation.md, "Speed levers"): 3 rather than 6, with no
+    # titles, takes the prompt's new tokens from about 500 to 250 (first token p50 9.0 -> 5.4 s)
+    # and answers better (accuracy 0.47 -> 0.54, refusal accuracy 0.78 -> 0.94).
     context_sentences: int = 3
 
     # Generator: "llama-cpp" (default GGUF below), "transformers:<HF id or path>",
