@@ -127,7 +127,7 @@ def test_flat_index_search_and_empty() -> None:
 
 
 def test_large_collections_get_an_hnsw_graph_that_grows_in_place(
-    tmp_path: Path, corpus: Path
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The threshold is lowered so the five articles count as "large".
     folder = tmp_path / "idx"
@@ -144,7 +144,13 @@ def test_large_collections_get_an_hnsw_graph_that_grows_in_place(
     # Only an addition: the graph is extended, the old one untouched (it may still serve).
     (corpus / "newer.md").write_text("# Encore\n\nZhipu lance GLM-5.", encoding="utf-8")
     embedder = FakeEmbedder()
-    grown, stats = build(folder, corpus, embedder, approximate_above=10)
+
+    def no_rebuild(self: VectorIndex) -> None:  # a rebuild reads the old vectors back
+        raise AssertionError("the graph was rebuilt, not extended")
+
+    with monkeypatch.context() as m:
+        m.setattr(VectorIndex, "vectors", no_rebuild)
+        grown, stats = build(folder, corpus, embedder, approximate_above=10)
     assert embedder.calls == [1] and len(grown.vectors) == len(store.vectors) + 1
     assert len(store.vectors) == len(store.chunks)
     newest = FakeEmbedder().embed_passages(["Zhipu lance GLM-5."])[0]
