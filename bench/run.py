@@ -5,7 +5,7 @@ Run from the repository root, alone on the machine (llama.cpp takes every core; 
 running slows it several times)::
 
     .venv/bin/python bench/run.py --quick      # a few minutes: 100k chunks at most, 4 + 6 questions
-    .venv/bin/python bench/run.py              # 1M chunks, 12 + all 90 questions (~30 min)
+    .venv/bin/python bench/run.py              # 1M chunks, 12 + all 90 questions (~20 min)
     .venv/bin/python bench/run.py --out bench/RESULTS.md   # also append the table there
 
 What each row measures, and how:
@@ -397,7 +397,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a few minutes instead of ~30")
+    parser.add_argument("--quick", action="store_true", help="a few minutes instead of ~20")
     parser.add_argument("--out", type=Path, help="also append the table to this file")
     args = parser.parse_args()
     started = time.perf_counter()
