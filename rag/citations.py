@@ -21,6 +21,7 @@ from rag.types import Citation, Passage, SentenceCheck
 
 __all__ = [
     "REFUSALS",
+    "REFUSAL_MARKER",
     "Checked",
     "check",
     "detect_language",
@@ -33,6 +34,10 @@ __all__ = [
     "repair",
 ]
 
+# The model refuses by writing this marker; the Answer carries the refusal in the question's
+# language. One token, which no answer starts with, so its probability at the first step is
+# the model's own estimate that it should refuse (see Settings.refusal_threshold).
+REFUSAL_MARKER = "NONE"
 REFUSALS: dict[str, str] = {
     "fr": "Les documents ne contiennent pas la réponse à cette question.",
     "en": "The documents do not contain the answer to this question.",

@@ -139,6 +139,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from . import evaluation
     from .pipeline import get_pipeline
 
+    if args.injection:
+        return _eval_injection(args)
     questions = evaluation.load_questions(args.questions)
     if args.ids:
         wanted = set(args.ids.split(","))
@@ -194,6 +196,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_injection(args: argparse.Namespace) -> int:
+    from . import injection
+
+    attacks = injection.load_attacks()
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        attacks = [a for a in attacks if a.id in wanted]
+    if not attacks:
+        raise RagError("No attack matches those ids")
+    corpus = Path(args.corpus).expanduser().resolve() if args.corpus else None
+    settings = Settings.from_env(corpus=corpus, retrieval=args.mode, top_k=args.k)
+
+    def progress(done: int, total: int) -> None:
+        end = "" if done < total else "\n"
+        print(f"\r[injection] {done}/{total}   ", end=end, file=sys.stderr, flush=True)
+
+    outcomes = injection.run(settings, attacks, on_progress=progress)
+    md, js = injection.write_report(outcomes, args.out)
+    print(", ".join(f"{k}={v}" for k, v in injection.summary(outcomes).items()))
+    print(f"Report: {md} and {js}")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     app_file = Path(__file__).resolve().parent.parent / "app.py"
     if not app_file.is_file():
@@ -241,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
     p.add_argument("--compare", help="comma-separated retrieval modes to run side by side")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval, no answers")
+    p.add_argument(
+        "--injection",
+        action="store_true",
+        help="run the prompt-injection set (eval/injection/) instead: each question over the "
+        "articles alone, then with hostile documents added",
+    )
     p.add_argument("--out", type=Path, default=Path("eval/report"), help="report folder")
     p.set_defaults(func=cmd_eval)
 

@@ -21,9 +21,17 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .citations import REFUSALS, check, detect_language, drop_invalid_markers, is_refusal, repair
+from .citations import (
+    REFUSAL_MARKER,
+    REFUSALS,
+    check,
+    detect_language,
+    drop_invalid_markers,
+    is_refusal,
+    repair,
+)
 from .collection import add_file, remove_file
-from .context import SentenceVectors, focus
+from .context import SentenceVectors, defuse, focus
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -42,10 +50,6 @@ log = logging.getLogger("rag")
 AnswerStream = collections.abc.Generator[str | Sources | Answer, None, None]
 
 BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
-# The model refuses by writing this marker; the Answer carries the refusal in the question's
-# language. One token, which no answer starts with, so its probability at the first step is
-# the model's own estimate that it should refuse (see Settings.refusal_threshold).
-REFUSAL_MARKER = "NONE"
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 # What a reply may be on its way to while it is held back from the stream.
 _HELD = (REFUSAL_MARKER, *REFUSALS.values())
@@ -81,7 +85,7 @@ def format_passages(passages: list[Passage]) -> str:
     them, on eval/, answer accuracy went 0.51 -> 0.50 and refusal accuracy 0.72 -> 0.83, and the
     first token came 1.7 s sooner (docs/evaluation.md, "Speed levers").
     """
-    return "\n\n".join(f"[{i}] {p.chunk.text}" for i, p in enumerate(passages, start=1))
+    return "\n\n".join(f"[{i}] {defuse(p.chunk.text)}" for i, p in enumerate(passages, start=1))
 
 
 class Pipeline:
@@ -287,7 +291,7 @@ class Pipeline:
         Example: ``p.messages(q, p.context(q))[-1]["content"]`` starts with ``[1] ``.
         """
         language = language or detect_language(question)
-        user = self._render(format_passages(passages), question, language)
+        user = self._render(format_passages(passages), defuse(question), language)
         return [*self._preamble, {"role": "user", "content": user}]
 
     def answer(self, question: str, *, history: Sequence[str] = ()) -> Answer:
