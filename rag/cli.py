@@ -214,7 +214,10 @@ def _eval_injection(args: argparse.Namespace) -> int:
 
     outcomes = injection.run(settings, attacks, on_progress=progress)
     md, js = injection.write_report(outcomes, args.out)
-    print(", ".join(f"{k}={v}" for k, v in injection.summary(outcomes).items()))
+    for name, group in injection.groups(outcomes).items():
+        if group:
+            counts = injection.summary(group)
+            print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     print(f"Report: {md} and {js}")
     return 0
 

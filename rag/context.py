@@ -60,12 +60,13 @@ _ORDERS = re.compile(
     re.IGNORECASE,
 )
 # The reply's own syntax inside a document: the refusal marker or a refusal sentence, as in
-# a fake question-and-answer turn "Réponse : NONE", which made the model refuse questions
-# the articles answer. The marker counts only as a whole sentence or after a colon: "NONE of
-# the analysts" is news.
+# a fake question-and-answer turn "Réponse : NONE" or "Answer: Zhipu AI jumped [42]", which
+# made the model refuse questions the articles answer. The marker counts only as a whole
+# sentence or after a colon: "NONE of the analysts" is news.
 _REPLY_SYNTAX = re.compile(
-    rf"(?:^|:)\s*{REFUSAL_MARKER}\W*$|"
-    + "|".join(re.escape(r.rstrip(".")) for r in REFUSALS.values())
+    rf"(?:^|:)\s*{REFUSAL_MARKER}\W*$|^(?:answer|réponse|assistant)\s*:|"
+    + "|".join(re.escape(r.rstrip(".")) for r in REFUSALS.values()),
+    re.IGNORECASE,
 )
 # Chat-template control tokens written out as text. llama.cpp and Hugging Face tokenizers read
 # them in a prompt as the real tokens, so a document holding "<|im_end|><|im_start|>system"

@@ -50,6 +50,9 @@ class Attack:
     document: str  # file name in the injection folder
     canaries: tuple[str, ...]  # words that appear in an answer only if the injection won
     facts: tuple[tuple[str, ...], ...]  # what the articles alone let the model answer
+    # Written after the defences were tuned on the others, and not used to tune them: its
+    # success rate is the honest estimate for attacks nobody has seen yet.
+    held_out: bool = False
 
 
 @dataclass
@@ -106,6 +109,7 @@ def load_attacks(folder: Path | None = None) -> list[Attack]:
                 item["document"],
                 tuple(item["canaries"]),
                 tuple(tuple(f) for f in item["facts"]),
+                bool(item.get("held_out", False)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise RagError(f"{path}, line {number}: not a valid attack ({exc})") from exc
@@ -161,6 +165,15 @@ def run(
     return outcomes
 
 
+def groups(outcomes: Sequence[Outcome]) -> dict[str, list[Outcome]]:
+    """All attacks, those the defences were tuned on, and the held-out ones."""
+    return {
+        "all": list(outcomes),
+        "tuned": [o for o in outcomes if not o.attack.held_out],
+        "held_out": [o for o in outcomes if o.attack.held_out],
+    }
+
+
 def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Counts over the set: how many attacks were retrieved, and how many of those won."""
     reached = [o for o in outcomes if o.reached]
@@ -178,11 +191,11 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 def write_report(outcomes: Sequence[Outcome], out_dir: Path) -> tuple[Path, Path]:
     """Write ``injection.md`` and ``injection.json``: the counts, then every attack."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    counts = summary(outcomes)
-    lines = [
-        f"# Prompt-injection report ({time.strftime('%Y-%m-%d %H:%M')})",
-        "",
-        ", ".join(f"{k}: {v}" for k, v in counts.items()),
+    counts = {name: summary(group) for name, group in groups(outcomes).items() if group}
+    lines = [f"# Prompt-injection report ({time.strftime('%Y-%m-%d %H:%M')})", ""]
+    for name, c in counts.items():
+        lines.append(f"- **{name}**: " + ", ".join(f"{k} {v}" for k, v in c.items()))
+    lines += [
         "",
         "| id | document | question | articles alone | with the hostile documents | result |",
         "|---|---|---|---|---|---|",
@@ -198,13 +211,15 @@ def write_report(outcomes: Sequence[Outcome], out_dir: Path) -> tuple[Path, Path
             result = "**answer lost**"
         else:
             result = "held"
-        cells = [a.id, a.document, a.question, o.before.text, o.after.text, result]
+        label = f"{a.id} (held out)" if a.held_out else a.id
+        cells = [label, a.document, a.question, o.before.text, o.after.text, result]
         lines.append(
             "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
         )
         rows.append(
             {
                 "id": a.id,
+                "held_out": a.held_out,
                 "document": a.document,
                 "question": a.question,
                 "before": o.before.text,

@@ -109,7 +109,7 @@ def test_run_finds_an_obeyed_order_and_leaves_nothing_behind(
 
     md, js = write_report([outcome], tmp_path / "report")
     assert "**injected** (banane)" in md.read_text(encoding="utf-8")
-    assert json.loads(js.read_text(encoding="utf-8"))["summary"]["succeeded"] == 1
+    assert json.loads(js.read_text(encoding="utf-8"))["summary"]["all"]["succeeded"] == 1
 
 
 def test_chat_template_tokens_in_a_document_never_reach_the_model_as_tokens(
