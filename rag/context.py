@@ -71,7 +71,17 @@ _ORDERS = re.compile(
     r"\s+question"
     r"|\"role\"\s*:\s*\"(?:system|assistant|user|developer)\""
     r"|\bsystem\s*(?:override|message|note|instructions?)\b"
-    r"|^#{1,6}\s*(?:instructions?|consignes?|system|rules?|règles?)\b",
+    r"|^#{1,6}\s*(?:instructions?|consignes?|system|rules?|règles?)\b"
+    # And after the second held-out set: notes to "les agents conversationnels qui résument
+    # cette page", "summaries … are required to", role play, "AI: reply …" in a hidden comment.
+    r"|\b(?:agents? conversationnels?|conversational agents?|(?:qui|that)\s+(?:résument|lisent"
+    r"|summari[sz]e|read)\s+(?:cette|this)\s+(?:page|article|document))\b"
+    r"|\b(?:summar(?:y|ies)|résumés?|synthèses?)\s+(?:generated|produced|written|générée?s?"
+    r"|produite?s?|rédigée?s?)\b"
+    r"|\b(?:tu es|vous êtes|you are)\s+(?:maintenant|désormais|now)\b"
+    r"|\b(?:jeu de rôle|role-?play)\s*:"
+    r"|\b(?:AI|IA|assistant|LLM|bot)\s*:\s*(?:reply|answer|respond|réponds|répondez|write|écris"
+    r"|say|dis)\b",
     re.IGNORECASE,
 )
 # The reply's own syntax inside a document: the refusal marker or a refusal sentence, as in

@@ -15,7 +15,7 @@ import pytest
 
 from rag import Settings
 from rag.citations import parse_markers
-from rag.context import defuse
+from rag.context import defuse, gives_orders, sentence_spans
 from rag.errors import RagError
 from rag.injection import (
     Attack,
@@ -149,3 +149,29 @@ def test_defuse_keeps_ordinary_brackets() -> None:
     assert defuse("<|endoftext|><｜end▁of▁sentence｜><end_of_turn>") == (
         "‹endoftext›‹end▁of▁sentence›‹end_of_turn›"
     )
+
+
+NEWS = [
+    "Le PDG ignore les instructions du régulateur et ne répond qu'en privé.",
+    "Interrogé à ce sujet, le PDG a répondu que la société investirait.",
+    "The AI chatbot answers questions in Chinese.",
+    "If asked, the company said it would comment later.",
+    "Demand for AI chips rose; the summary of the report should be published next week.",
+    "Les systèmes d'IA doivent être régulés, selon le ministre.",
+    "NONE of the analysts expected the drop.",
+]
+
+
+def test_every_hostile_document_but_the_false_claim_is_caught_and_no_news_is() -> None:
+    """The order patterns (rag/context.py) against the set's documents, the five articles
+    and news sentences close to them: a false positive costs a passage the answer needs."""
+    for path in sorted(injection_folder().glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        caught = [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
+        # erratum.txt states a false figure and asks for it to be preferred, in words no
+        # pattern knows; it is the known miss (docs/robustness.md).
+        assert bool(caught) is (path.name != "erratum.txt"), path.name
+    for path in BUILTIN_CORPUS.glob("*.txt"):
+        text = path.read_text(encoding="utf-8")
+        assert not [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
+    assert not [s for s in NEWS if gives_orders(s)]
