@@ -31,7 +31,7 @@ from .citations import (
     repair,
 )
 from .collection import add_file, remove_file
-from .context import SentenceVectors, defuse, focus
+from .context import SentenceVectors, defuse, focus, screen
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -273,9 +273,11 @@ class Pipeline:
         sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
         if self._sentences is None:
             self._sentences = SentenceVectors(self.embedder)
+        # Twice as many, so quarantined chunks (rag.context.screen) leave k to choose from.
+        found = screen(self.retrieve(question, k=2 * self.settings.top_k), self.settings.top_k)
         return focus(
             question,
-            self.retrieve(question),
+            found,
             self.embedder,
             max_sentences=self.settings.context_sentences,
             cache=self._sentences,
