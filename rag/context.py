@@ -265,8 +265,9 @@ def focus(
     with rank_weight 0.05 reach 57, with 0.1 50 and with 0.2 45; 6 sentences reach
     62 for 80 % more tokens; without the following sentence, 4 reach 52. Kept sentences that
     follow each other in one chunk become one passage;
-    passages come best first. Sentences that give the assistant orders
-    (:func:`gives_orders`) are left out. ``max_sentences=0`` returns ``passages`` unchanged.
+    passages come best first. Chunks with a sentence that gives the assistant orders
+    (:func:`quarantined`) are left out. ``max_sentences=0`` returns ``passages`` unchanged
+    (:func:`screen` them first, as the pipeline does).
     ``cache`` keeps sentence vectors between calls.
     """
     if max_sentences <= 0 or not passages:
