@@ -199,11 +199,11 @@ def bench_sources(pipeline: Pipeline, questions: list[str]) -> None:
     for q in questions:
         for cache, out in ((None, cold), (SentenceVectors(pipeline.embedder), warm)):
             if cache is not None:
-                focus(q, pipeline.retrieve(q), pipeline.embedder, cache=cache)  # fill it
+                focus(q, pipeline.candidates(q), pipeline.embedder, cache=cache)  # fill it
             t = time.perf_counter()
             focus(
                 q,
-                pipeline.retrieve(q),
+                pipeline.candidates(q),
                 pipeline.embedder,
                 max_sentences=s.context_sentences,
                 cache=cache,

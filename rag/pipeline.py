@@ -268,16 +268,21 @@ class Pipeline:
             question, k=k or s.top_k, mode=mode or s.retrieval, candidates=s.candidates
         )
 
+    def candidates(self, question: str) -> list[Passage]:
+        """The top_k retrieved passages the context is chosen from, chunks that give the
+        model orders screened out (:func:`rag.context.screen`). Twice as many are fetched, so
+        those left out do not take places."""
+        k = self.settings.top_k
+        return screen(self.retrieve(question, k=2 * k), k)
+
     def context(self, question: str) -> list[Passage]:
         """The passages the model is given for ``question``: the retrieved chunks'
         sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
         if self._sentences is None:
             self._sentences = SentenceVectors(self.embedder)
-        # Twice as many, so quarantined chunks (rag.context.screen) leave k to choose from.
-        found = screen(self.retrieve(question, k=2 * self.settings.top_k), self.settings.top_k)
         return focus(
             question,
-            found,
+            self.candidates(question),
             self.embedder,
             max_sentences=self.settings.context_sentences,
             cache=self._sentences,
