@@ -199,6 +199,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _eval_injection(args: argparse.Namespace) -> int:
     from . import injection
 
+    ignored = [
+        flag
+        for flag, value in (
+            ("--questions", args.questions),
+            ("--language", args.language),
+            ("--kind", args.kind),
+            ("--subset", args.subset),
+            ("--compare", args.compare),
+            ("--retrieval-only", args.retrieval_only),
+        )
+        if value
+    ]
+    if ignored:
+        raise RagError(
+            f"{', '.join(ignored)} select from the question set, not the injection set: "
+            "with --injection use --ids, --corpus, -k, --mode or --out"
+        )
     attacks = injection.load_attacks()
     if args.ids:
         wanted = set(args.ids.split(","))

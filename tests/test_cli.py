@@ -160,3 +160,13 @@ def test_index_counts_then_nothing_changed_and_remembers_the_folder(
 
     assert main(["ask", QUESTION]) == 0  # no --corpus: the remembered folder's Pipeline
     assert len(generator.prompts) == 1 and "Sources:" in capsys.readouterr().out
+
+
+def test_eval_injection_refuses_the_question_set_filters(
+    capsys: pytest.CaptureFixture[str], no_real_models: None
+) -> None:
+    """``--language`` picks questions of eval/questions.jsonl; with --injection it would
+    be ignored without a word, so it is an error, before any model is loaded."""
+    assert main(["eval", "--injection", "--language", "fr", "--subset", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--language, --subset select from the question set" in err and "--ids" in err
