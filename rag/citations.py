@@ -54,6 +54,10 @@ _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)])\s+")
 _ABBREV = re.compile(r"[^\W\d_]|(?:\w\.)+\w|mr|mrs|ms|dr|st|jr|sr|vs|inc|ltd|co|corp|mme|cf|no")
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 _NUMBER = re.compile(r"(?<![^\W\d_])(?<![^\W\d_]-)(?<![\d.])\d+(?:\.\d+)?(?!\d)")
+# After a number: a percent sign or word, also across a range ("de 85 a 90 %" is two).
+_PERCENT = re.compile(
+    r"(?:\s?(?:a|et|ou|-|to|and|or)\s?\d+(?:\.\d+)?)?\s?(?:%|pour ?cent|per ?cent|percent)"
+)
 # Small numbers are often spelled out ("three years" over "trois ans"); not "un"/"one"
 # (articles) nor "neuf" (also "new").
 _NUMBER_WORDS = {
@@ -165,12 +169,17 @@ def _canonical(number: str) -> str:
 
 def numbers_in(text: str) -> set[str]:
     """Numbers stated in text, normalised; citation markers and model names are not numbers.
+    A percentage keeps its sign ("85%"), so it backs only a percentage: on eval/ the model
+    turned "138 %" (a growth rate) into "138 salariés" to answer a head count it did not have.
 
     >>> sorted(numbers_in("30,6 milliards de dollars, 85 % en 2021, trois ans, GLM-5 [3]"))
-    ['2021', '3', '30.6', '85']
+    ['2021', '3', '30.6', '85%']
     """
     text = normalize(_MARKER.sub(" ", text))
-    found = {_canonical(m[0]) for m in _NUMBER.finditer(text)}
+    found = {
+        _canonical(m[0]) + ("%" if _PERCENT.match(text, m.end()) else "")
+        for m in _NUMBER.finditer(text)
+    }
     return found | {_NUMBER_WORDS[m[0]] for m in _NUMBER_WORD.finditer(text)}
 
 

@@ -39,6 +39,7 @@ from .endpoints import Endpoint
 from .errors import CorpusError, QuestionError
 from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
+from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
@@ -355,7 +356,7 @@ class Pipeline:
             usage = generator.usage
         timings.generation_s = time.perf_counter() - gen_started
         timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
-        answer = self._finish(asked, language, raw, passages, timings, started)
+        answer = self._finish(asked, question, language, raw, passages, timings, started)
         answer.refusal_probability = usage.marker_probability
         answer.understood_as = understood_as
         if not shown:
@@ -404,6 +405,7 @@ class Pipeline:
     def _finish(
         self,
         question: str,
+        understood: str,
         language: str,
         raw: str,
         passages: list[Passage],
@@ -413,12 +415,15 @@ class Pipeline:
         # The model's citations are repaired before they are checked: a fact stated right
         # but cited wrong is re-cited to the passage that holds it. An answer none of whose
         # sentences is backed by its citations is treated as a refusal: with a small model,
-        # that is how an invented answer to an unanswerable question looks.
+        # that is how an invented answer to an unanswerable question looks. So is a reply
+        # that gives no figure or date to a question asking for one (rag.kinds): the model's
+        # other way of answering what the passages cannot.
         checked = check(repair(raw.strip(), passages), passages)
         refused = (
             _refuses(raw)
             or not checked.text.strip()
             or not any(c.supported and c.citations for c in checked.sentences)
+            or not answers_kind(understood, checked.text)
         )
         timings.total_s = time.perf_counter() - started + timings.setup_s
         if refused:

@@ -152,8 +152,11 @@ def test_sentence_splitting() -> None:
         ("30,6 milliards", {"30.6"}),
         ("30.6 billion", {"30.6"}),
         ("30.60 billion", {"30.6"}),
-        ("85 %", {"85"}),
-        ("85%", {"85"}),
+        ("85 %", {"85%"}),
+        ("85%", {"85%"}),
+        ("85 percent, 85 pour cent", {"85%"}),
+        ("de 85 à 90 %", {"85%", "90%"}),
+        ("138 salariés", {"138"}),
         ("en 2021", {"2021"}),
         ("2\u00a0000 ingénieurs", {"2000"}),
         ("1\u202f000\u2009000 de yuans", {"1000000"}),
@@ -190,6 +193,13 @@ def test_normalize() -> None:
 )
 def test_numbers_match_across_formats(sentence: str) -> None:
     assert only(sentence) == (True, ())
+
+
+def test_a_percentage_backs_only_a_percentage() -> None:
+    # The model wrote "138 salariés" from "138 %" to answer a head count the articles lack.
+    growth = "JPMorgan prévoit une croissance annuelle de 138 % des revenus de MiniMax."
+    assert only("MiniMax compte 138 salariés [1].", [passage(growth)]) == (False, ("138",))
+    assert only("Revenue should grow 138 percent a year [1].", [passage(growth)]) == (True, ())
 
 
 def test_number_absent_from_cited_passage_is_missing() -> None:

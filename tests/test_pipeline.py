@@ -126,6 +126,19 @@ def test_refusal(settings: Settings, corpus: Path, question: str, reply: str, la
     assert answer.text == REFUSALS[lang] and answer.language == lang
 
 
+def test_a_reply_that_dodges_the_figure_asked_for_is_a_refusal(
+    settings: Settings, corpus: Path
+) -> None:
+    # Cited and backed by its passage, but the question asks "how much" and the reply says no
+    # figure: the small model's way of answering what the documents do not say.
+    dodge = cite("SenseTime", "{fact} est une entreprise chinoise [{n}].")
+    pipeline, _, _ = make(settings, corpus, dodge)
+    answer = pipeline.answer("Combien vaut SenseTime en Bourse ?")
+    assert answer.refused and answer.text == REFUSALS["fr"] and answer.citations == []
+    # The same reply to a question that asks for no figure stands.
+    assert not pipeline.answer("Qu'est-ce que SenseTime ?").refused
+
+
 def test_number_absent_from_cited_passage_is_flagged(settings: Settings, corpus: Path) -> None:
     # Cites the passage that says 30,6 milliards, but states another figure.
     pipeline, _, _ = make(settings, corpus, cite(FACT, "SenseTime vaut 99,9 milliards [{n}]."))

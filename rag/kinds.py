@@ -1,0 +1,109 @@
+"""What kind of answer a question asks for, and whether a reply gives it.
+
+"Combien de salariés compte MiniMax ?" asks for a quantity; "En quelle année … ?" for a date. A
+reply that states none ("MiniMax compte de nombreux salariés [1].") does not answer, however well
+cited. On the evaluation set, this is how the small model answers a question the documents cannot:
+it forces a cited sentence that dodges what was asked (forced answers to unanswerable questions,
+docs/evaluation.md). The pipeline treats such a reply as a refusal.
+
+Only questions that plainly ask for a number or a date get a kind; every other question (who,
+which, how, why) is left alone, so the check can only turn a dodge into a refusal, never reject
+a reply to a question it does not understand.
+
+>>> asked_kind("Combien de salariés compte MiniMax ?"), asked_kind("Who heads SenseTime?")
+('quantity', None)
+>>> answers_kind("How many staff does MiniMax have?", "MiniMax has many employees [1].")
+False
+>>> answers_kind("How many staff does MiniMax have?", "MiniMax has 385 employees [1].")
+True
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from rag.citations import normalize, numbers_in
+
+__all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
+
+Kind = Literal["quantity", "date"]
+
+# Nouns that, after "quel/quelle…" or "what…", ask for a figure.
+_FIGURES = (
+    r"montant|pourcentage|part|somme|cours|prix|nombre|taux|chiffre|valeur|capitalisation|"
+    r"valorisation|croissance|hausse|baisse|perte|benefice|salaire|effectif|"
+    r"percentage|share|amount|sum|price|figure|proportion|number|rate|value|valuation|"
+    r"capitali[sz]ation|revenue|revenues|sales|growth|loss|profit|salary|headcount"
+)
+# Questions are normalised first (no accents, lower case): "à quel prix" is "a quel prix".
+_QUANTITY = re.compile(
+    r"\bcombien\b|\bhow (?:much|many)\b"
+    r"|\bquel(?:le)?s? (?:est |etait |sera |a ete |fut )?(?:le |la |les |l')?(?:\w+ )?"
+    rf"(?:{_FIGURES})\b"
+    r"|\ba quel (?:cours|prix|montant|niveau)\b"
+    r"|\bwhat (?:is |was |were |are |will be )?(?:the |its |their |[\w-]+'s )?(?:\w+ )?"
+    rf"(?:{_FIGURES})\b"
+)
+_DATE = re.compile(
+    r"(?:^|[,;] |\bet |\band )(?:quand|when)\b|\bdepuis quand\b|\bsince when\b"
+    r"|\b(?:en |a |de )?(?:quel(?:le)?) (?:annee|jour|date|mois)\b"
+    r"|\b(?:in |on |of )?(?:what|which) (?:year|day|date|month)\b"
+)
+# Words that give a figure without digits.
+_QUANTITY_WORDS = re.compile(
+    r"\b(?:moitie|half|tiers|third|quart|quarter|douzaine|dozen|dizaines?|dozens|vingt|"
+    r"twenty|cent|hundred|mille|thousand|millions?|milliards?|billions?)\b"
+)
+# Words that place an answer in time without a date ("il y a quelques semaines", "that day").
+_TIME_WORDS = re.compile(
+    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|janvier|fevrier|mars|avril|mai|juin|juillet|aout|"
+    r"septembre|octobre|novembre|decembre|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|hier|aujourd'hui|demain|yesterday|today|tomorrow|"
+    r"semaines?|weeks?|mois|months?|ans|annees?|years?|jours?|days?|trimestres?|quarters?|"
+    r"semestres?|decennies?|decades?|siecles?|century|centuries|matin|soir|morning|evening)\b"
+)
+_MARKERS = re.compile(r"[\[【]\s*[\d,;\s\-–—]+[\]】]")
+
+
+def asked_kind(question: str) -> Kind | None:
+    """``"quantity"`` or ``"date"`` when the question plainly asks for one, else None.
+
+    >>> asked_kind("Quel pourcentage du capital d'Alibaba Jack Ma détient-il ?")
+    'quantity'
+    >>> asked_kind("On what day did ByteDance launch Seedance 2.0?")
+    'date'
+    >>> asked_kind("What gain did UCloud post when it hit its limit?")  # "when" mid-sentence
+    """
+    text = normalize(question)
+    if _QUANTITY.search(text):
+        return "quantity"
+    if _DATE.search(text):
+        return "date"
+    return None
+
+
+def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
+    """Whether ``text`` states something of ``kind``: a number (in digits or words) for a
+    quantity, a number or a word of time for a date. Numbers the question itself states do
+    not count ("How much did it invest in 2025?" is not answered by "in 2025").
+
+    >>> gives_kind("Alibaba investira sur trois ans [2].", "quantity")
+    True
+    >>> gives_kind("Tencent a clôturé jeudi [1].", "quantity")
+    False
+    """
+    if kind is None:
+        return True
+    text = _MARKERS.sub(" ", text)
+    if numbers_in(text) - numbers_in(question):
+        return True
+    words = _QUANTITY_WORDS if kind == "quantity" else _TIME_WORDS
+    return bool(words.search(normalize(text)))
+
+
+def answers_kind(question: str, text: str) -> bool:
+    """Whether a reply gives the kind of answer the question asks for (True when it asks for
+    no particular kind). See the module's examples."""
+    return gives_kind(text, asked_kind(question), question=question)
