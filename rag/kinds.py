@@ -8,7 +8,9 @@ docs/evaluation.md). The pipeline treats such a reply as a refusal.
 
 Only questions that plainly ask for a number or a date get a kind; every other question (who,
 which, how, why) is left alone, so the check can only turn a dodge into a refusal, never reject
-a reply to a question it does not understand.
+a reply to a question it does not understand. One more dodge is caught for every question
+that asks who, what, where…: a reply that only restates the question ("Quelle banque a piloté
+l'IPO de SenseTime ?" "SenseTime a piloté l'IPO de SenseTime [1].").
 
 >>> asked_kind("Combien de salariés compte MiniMax ?"), asked_kind("Who heads SenseTime?")
 ('quantity', None)
@@ -65,6 +67,21 @@ _TIME_WORDS = re.compile(
     r"semestres?|decennies?|decades?|siecles?|century|centuries|matin|soir|morning|evening)\b"
 )
 _MARKERS = re.compile(r"[\[【]\s*[\d,;\s\-–—]+[\]】]")
+_WORD = re.compile(r"[^\W_]+")
+# Questions that ask for something (not yes/no): a reply must add to them. Read before
+# normalising, which would make "où" (where) "ou" (or).
+_WH = re.compile(
+    r"\b(?:who|whom|whose|what|which|where|when|how|why|qui|quel|quelle|quels|quelles|quoi|"
+    r"où|quand|comment|combien|pourquoi|lequel|laquelle)\b"
+)
+_FUNCTION_WORDS = set(
+    """the of and to in is are was were what who whom which how why when where did does do has
+    have had for with by from that this these those its their his her it be been will would can
+    could about into than there at not more les des une aux est sont ete etait quel quelle
+    quels quelles qui que quoi comment pourquoi combien dans pour sur avec par pas ses son sa
+    leur leurs cette ces elle ils elles selon entre avait ont mais donc depuis chez plus le la de
+    du en et un au aux ce il on ne se sa ou an as or on at by of to in is it be""".split()
+)
 
 
 def asked_kind(question: str) -> Kind | None:
@@ -105,5 +122,20 @@ def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
 
 def answers_kind(question: str, text: str) -> bool:
     """Whether a reply gives the kind of answer the question asks for (True when it asks for
-    no particular kind). See the module's examples."""
+    no particular kind), and, to a question asking who, what, where… , says something the
+    question did not. See the module's examples.
+
+    >>> answers_kind("Quelle banque a piloté l'IPO de SenseTime ?",
+    ...              "SenseTime a piloté l'IPO de SenseTime [1].")
+    False
+    """
+    if _WH.search(question.lower()) and not _content(text) - _content(question):
+        return False  # it only restates the question: "which bank led X's IPO?" "X led it."
     return gives_kind(text, asked_kind(question), question=question)
+
+
+def _content(text: str) -> set[str]:
+    """The text's content words, cut to five letters (a crude stem: "fondé", "fondée"), and
+    its numbers."""
+    words = _WORD.findall(normalize(_MARKERS.sub(" ", text)))
+    return {w[:5] for w in words if w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())}

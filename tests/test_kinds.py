@@ -79,3 +79,25 @@ def test_numbers_the_question_states_do_not_answer_it() -> None:
     assert not answers_kind(
         "When did ByteDance launch Seedance 2.0?", "It launched Seedance 2.0 [1]."
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "answers"),
+    [
+        # Restating the question answers nothing (the model's reply to an unanswerable one).
+        (
+            "Quelle banque a piloté l'introduction en Bourse de SenseTime ?",
+            "SenseTime a piloté l'introduction en bourse de SenseTime [1].",
+            False,
+        ),
+        ("Who founded MiniMax?", "MiniMax was founded [1].", False),
+        # One new word is enough: the reply adds to the question.
+        ("In which part of China is Hangzhou?", "Hangzhou is in eastern China [1].", True),
+        ("Qui dirige SenseTime ?", "Xu Li [1].", True),
+        # A yes/no question may be answered by restating it.
+        ("Is SenseTime based in Hong Kong?", "SenseTime is based in Hong Kong [1].", True),
+        ("SenseTime ou Alibaba est-elle basée à Hangzhou ?", "Alibaba [1].", True),
+    ],
+)
+def test_a_reply_must_add_to_the_question(question: str, reply: str, answers: bool) -> None:
+    assert answers_kind(question, reply) is answers
