@@ -133,9 +133,10 @@ def format_answer(
         else ""
     )
     if answer.refused:  # a badge and italics, and no sources: nothing was answered
+        why = f"\n\n<small>{escape(answer.why_refused)}</small>" if answer.why_refused else ""
         return (
             f'{understood}<strong class="refusal">No answer</strong> <em>{escape(answer.text)}</em>'
-            f"\n\n{format_timings(answer)}"
+            f"{why}\n\n{format_timings(answer)}"
         )
     blocks = [understood + _cited(answer.text)]
     for s in answer.unsupported:

@@ -109,6 +109,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     assert final is not None
     if final.text.strip() != "".join(raw).strip():
         print(f"\nChecked answer: {final.text}")
+        if final.why_refused:
+            print(final.why_refused)
     print_sources(final)
     t = final.timings
     setup = f"loading {t.setup_s:.1f} s, " if t.setup_s >= 0.05 else ""

@@ -9,6 +9,8 @@ then compute, overall and by language and kind:
   questions, false refusal rate on answerable ones;
 - citations: validity (the number exists), precision (the cited passage comes from an expected
   article and backs its sentence), recall (share of answer sentences backed by a citation);
+- where the misses come from: the share of answerable questions whose facts were in the
+  passages the model read, and the misses counted by cause (:attr:`Result.cause`);
 - latency per stage (p50, p95) and tokens.
 
 Worked example: a question whose expected article is ``b`` and whose top chunks come from
@@ -36,6 +38,14 @@ from .pipeline import Pipeline
 from .types import Answer
 
 KINDS = ("number", "name", "date", "place", "multi", "conflict", "paraphrase", "unanswerable")
+CAUSES = (
+    "not_in_context",
+    "refused_model",
+    "refused_unsupported",
+    "refused_not_an_answer",
+    "wrong",
+    "invented",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,29 @@ class Result:
     def correct(self) -> bool:
         """States every expected fact and is not a refusal."""
         return not self.answer.refused and all(self.facts)
+
+    @property
+    def in_context(self) -> bool:
+        """Whether the passages the model read state every expected fact."""
+        text = "\n".join(p.chunk.text for p in self.answer.passages)
+        return all(facts_present(self.question.facts, text))
+
+    @property
+    def cause(self) -> str:
+        """Where an answerable question's run went: ``right``; ``not_in_context`` (the facts
+        were not in the passages the model read: retrieval or context selection failed);
+        or, with the facts in front of the model, ``refused_model``, ``refused_unsupported``,
+        ``refused_not_an_answer`` (see Answer.refused_by) or ``wrong`` (generation failed).
+        An unanswerable question's run is ``right`` (refused) or ``invented``."""
+        if not self.question.answerable:
+            return "right" if self.answer.refused else "invented"
+        if self.correct:
+            return "right"
+        if not self.in_context:
+            return "not_in_context"
+        if self.answer.refused:
+            return "refused_" + (self.answer.refused_by or "model").replace(" ", "_")
+        return "wrong"
 
     @property
     def ok(self) -> bool:
@@ -174,6 +207,12 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
     out["answer_accuracy"] = _mean([float(r.correct) for r in answerable])
     out["refusal_accuracy"] = _mean([float(r.answer.refused) for r in unanswerable])
     out["false_refusal_rate"] = _mean([float(r.answer.refused) for r in answerable])
+
+    # Where the misses come from: counts, so that retrieval and generation failures add up.
+    out["facts_in_context"] = _mean([float(r.in_context) for r in answerable])
+    causes = [r.cause for r in results]
+    for cause in CAUSES:
+        out[f"miss_{cause}"] = causes.count(cause)
 
     markers = [(n, len(r.answer.passages)) for r in results for n in parse_markers(r.raw)]
     out["citation_validity"] = _mean([float(1 <= n <= size) for n, size in markers])

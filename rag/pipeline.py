@@ -24,6 +24,7 @@ from pathlib import Path
 from .citations import (
     REFUSAL_MARKER,
     REFUSALS,
+    Checked,
     check,
     detect_language,
     drop_invalid_markers,
@@ -346,6 +347,7 @@ class Pipeline:
                 language=language,
                 timings=timings,
                 understood_as=understood_as,
+                refused_by="no passages",
             )
             return
         messages = self.messages(question, passages, language)
@@ -419,14 +421,9 @@ class Pipeline:
         # that gives no figure or date to a question asking for one (rag.kinds): the model's
         # other way of answering what the passages cannot.
         checked = check(repair(raw.strip(), passages), passages)
-        refused = (
-            _refuses(raw)
-            or not checked.text.strip()
-            or not any(c.supported and c.citations for c in checked.sentences)
-            or not answers_kind(understood, checked.text)
-        )
+        refused_by = _refused_by(raw, checked, understood)
         timings.total_s = time.perf_counter() - started + timings.setup_s
-        if refused:
+        if refused_by:
             return Answer(
                 question,
                 REFUSALS[language],
@@ -434,6 +431,7 @@ class Pipeline:
                 language=language,
                 passages=passages,
                 timings=timings,
+                refused_by=refused_by,
             )
         return Answer(
             question,
@@ -445,6 +443,17 @@ class Pipeline:
             sentences=checked.sentences,
             timings=timings,
         )
+
+
+def _refused_by(raw: str, checked: Checked, question: str) -> str | None:
+    """Why a reply counts as a refusal (see Answer.refused_by), or None if it answers."""
+    if _refuses(raw):
+        return "model"
+    if not any(s.supported and s.citations for s in checked.sentences):
+        return "unsupported"
+    if not answers_kind(question, checked.text):
+        return "not an answer"
+    return None
 
 
 def _refuses(raw: str) -> bool:

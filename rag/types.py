@@ -124,6 +124,15 @@ class Sources:
     passages: list[Passage]
 
 
+_WHY_REFUSED = {
+    "no passages": "Nothing in the documents matched the question.",
+    "unsupported": "The model's draft was withdrawn: the passages it cited do not contain its "
+    "figures or names.",
+    "not an answer": "The model's draft was withdrawn: it did not give what was asked (a figure, "
+    "a date, or anything the question did not already say).",
+}
+
+
 @dataclass
 class Answer:
     """The result of :func:`rag.answer`.
@@ -143,9 +152,23 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     # The model's probability, at its first token, of refusing (None when it was not asked).
     refusal_probability: float | None = None
+    # Why a refusal is one: "no passages" (nothing retrieved), "model" (the model refused),
+    # "unsupported" (no sentence backed by its citations) or "not an answer" (no figure or
+    # date where one was asked, or the question restated: rag.kinds). None when answered.
+    refused_by: str | None = None
     # A follow-up made to stand alone from the conversation ("Et Alibaba ?" after a question
     # about SenseTime's CEO: "Qui est le PDG d'Alibaba ?"); None when it was asked as it stands.
     understood_as: str | None = None
+
+    @property
+    def why_refused(self) -> str:
+        """A refusal's reason in words, for a reader who saw the model's draft streamed and
+        then withdrawn; "" for an answer or a refusal by the model itself.
+
+        >>> Answer("q", "…", refused=True, refused_by="unsupported").why_refused[:31]
+        "The model's draft was withdrawn"
+        """
+        return _WHY_REFUSED.get(self.refused_by or "", "") if self.refused else ""
 
     @property
     def unsupported(self) -> list[SentenceCheck]:

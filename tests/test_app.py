@@ -113,6 +113,16 @@ def test_refusal_looks_different_and_has_no_sources(tmp_path: Path, corpus: Path
     assert final.startswith('<strong class="refusal">No answer</strong> <em>')
     assert REFUSAL in html.unescape(final)
     assert "<details>" not in final and "Sources" not in final
+    assert "withdrawn" not in final  # the model refused: nothing to explain
+
+
+def test_a_withdrawn_draft_says_why(tmp_path: Path, corpus: Path) -> None:
+    # The model's draft cites a passage that does not hold its figure: it was streamed, and
+    # the final message says why it is gone.
+    pipeline = make_pipeline(tmp_path, corpus, "SenseTime vaut 99,9 milliards de dollars [1].")
+    final = html.unescape(last_reply(list(app.respond(QUESTION, [], [], pipeline))[-1][0]))
+    assert final.startswith('<strong class="refusal">No answer</strong>')
+    assert "withdrawn" in final and "do not contain its figures" in final
 
 
 @pytest.mark.parametrize("question", ["", "   \n", "x" * 5000])

@@ -98,6 +98,41 @@ def test_answer_and_citation_metrics() -> None:
     assert groups["kind=unanswerable"]["refusal_accuracy"] == 0.5
 
 
+def test_misses_are_counted_by_cause() -> None:
+    # Three answerable misses: the fact "30,6" was never in the passages; it was, and the
+    # checks refused the reply; it was, and the reply stated another figure.
+    def run_of(context: str, refused_by: str | None, answerable: bool = True) -> Result:
+        facts = (("30,6",),) if answerable else ()
+        q = Question("q", "?", "fr", "number", answerable, facts, ("a",) if answerable else ())
+        chunk = Chunk("a#0", "a", "a", "T", context, 0, len(context))
+        a = Answer("?", "t", refused=bool(refused_by), passages=[Passage(chunk, 1.0, 0)])
+        a.refused_by = refused_by
+        return Result(q, ["a"], a, "", [False] if answerable else [])
+
+    results = [
+        run_of("SenseTime vaut 5,9 milliards.", "model"),
+        run_of("SenseTime vaut 30,6 milliards.", "unsupported"),
+        run_of("SenseTime vaut 30,6 milliards.", None),
+        run_of("SenseTime vaut 30,6 milliards.", None, answerable=False),
+        run_of("SenseTime vaut 30,6 milliards.", "model", answerable=False),
+    ]
+    assert [r.cause for r in results] == [
+        "not_in_context",
+        "refused_unsupported",
+        "wrong",
+        "invented",
+        "right",
+    ]
+    m = score(results)
+    assert m["facts_in_context"] == 0.667  # rounded to 3 places, like every rate
+    assert (m["miss_not_in_context"], m["miss_refused_unsupported"], m["miss_wrong"]) == (1, 1, 1)
+    assert (m["miss_invented"], m["miss_refused_model"], m["miss_refused_not_an_answer"]) == (
+        1,
+        0,
+        0,
+    )
+
+
 def test_questions_file_loads() -> None:
     questions = load_questions()
     assert len(questions) >= 80 and {q.language for q in questions} == {"fr", "en"}

@@ -123,6 +123,7 @@ def test_refusal(settings: Settings, corpus: Path, question: str, reply: str, la
     pipeline, _, _ = make(settings, corpus, reply)
     answer = pipeline.answer(question)
     assert answer.refused and answer.citations == [] and answer.unsupported == []
+    assert answer.refused_by == "model"
     assert answer.text == REFUSALS[lang] and answer.language == lang
 
 
@@ -135,6 +136,7 @@ def test_a_reply_that_dodges_the_figure_asked_for_is_a_refusal(
     pipeline, _, _ = make(settings, corpus, dodge)
     answer = pipeline.answer("Combien vaut SenseTime en Bourse ?")
     assert answer.refused and answer.text == REFUSALS["fr"] and answer.citations == []
+    assert answer.refused_by == "not an answer"
     # The same reply to a question that asks for no figure stands.
     assert not pipeline.answer("Qu'est-ce que SenseTime ?").refused
 
@@ -143,11 +145,9 @@ def test_number_absent_from_cited_passage_is_flagged(settings: Settings, corpus:
     # Cites the passage that says 30,6 milliards, but states another figure.
     pipeline, _, _ = make(settings, corpus, cite(FACT, "SenseTime vaut 99,9 milliards [{n}]."))
     answer = pipeline.answer(QUESTION)
-    if answer.refused:  # a pipeline may turn a wholly unsupported answer into a refusal
-        assert answer.text == REFUSALS["fr"] and answer.citations == []
-    else:
-        [sentence] = answer.unsupported
-        assert "99.9" in sentence.missing and "99,9" in sentence.text
+    # Its only sentence is unsupported, so the answer is a refusal.
+    assert answer.refused and answer.refused_by == "unsupported"
+    assert answer.text == REFUSALS["fr"] and answer.citations == []
 
 
 def test_stream_yields_the_raw_reply_then_one_answer(settings: Settings, corpus: Path) -> None:
