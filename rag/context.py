@@ -68,9 +68,14 @@ _ORDERS = re.compile(
     r"|\b(?:lorsqu|quand|si)\S*\s+(?:l'on|on)\s+(?:te|vous)\s+(?:demande|interroge|pose)"
     r"|\b(?:cher|chère|chers|dear|hey|hello|bonjour)\s+(?:\w+\s+){0,2}?(?:IA|AI"
     r"|intelligence artificielle|assistants?|chatbots?|LLMs?|modèles?|models?)\b"
-    r"|\b(?:assistant|chatbot)s?\s+(?:\w+\s+){0,4}?(?:must|should|shall|doit|doivent|devra)\b"
-    r"|\b(?:repl|answer|respond|répond)\w*\b[^.!?]{0,40}\b(?:any|every|each|toute|chaque)"
-    r"\s+question"
+    # Not "les assistants du ministre doivent…", "he answered every question", "the answer
+    # to each question": only an assistant itself, and orders or infinitives.
+    r"|\b(?:assistant|chatbot)s?\s+(?!du\b|de\b|des\b|d'|of\b|to\b)(?:\w+\s+){0,4}?"
+    r"(?:must|should|shall|doit|doivent|devra)\b"
+    r"|(?<!\bthe\s)(?<!\ban\s)(?<!\bl')\b(?:reply|answer|respond|réponds|répondez|répondre)\b"
+    r"[^.!?]{0,40}\b(?:any|every|each|toute|chaque)\s+question"
+    r"|\b(?:assistant|chatbot)s?\s+(?:replies|answers|responds|répond|répondra)\b[^.!?]{0,40}"
+    r"\b(?:any|every|each|toute|chaque)\s+question"
     r"|\"role\"\s*:\s*\"(?:system|assistant|user|developer)\""
     r"|\bsystem\s*(?:override|message|note|instructions?)\b"
     r"|^#{1,6}\s*(?:instructions?|consignes?|system|rules?|règles?)\b"

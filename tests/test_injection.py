@@ -159,6 +159,11 @@ NEWS = [
     "Demand for AI chips rose; the summary of the report should be published next week.",
     "Les systèmes d'IA doivent être régulés, selon le ministre.",
     "NONE of the analysts expected the drop.",
+    # False positives of an earlier pattern (docs/robustness.md).
+    "Il a répondu à chaque question des journalistes.",
+    "The CEO answered every question from analysts, and he replied to each question in writing.",
+    "The answer to every question lies in the chips.",
+    "Les assistants du ministre doivent rendre leur rapport.",
 ]
 
 
