@@ -1,6 +1,6 @@
 """A short subset of the evaluation set on the real models, with floors.
 
-Worked example: with 14 questions (4 of them unanswerable), an answer accuracy floor of 0.5
+Worked example: with 15 questions (5 of them unanswerable), an answer accuracy floor of 0.5
 fails the build when fewer than 5 of the 10 answerable questions get all their facts right.
 The floors sit just under what the default configuration reached when they were set (see
 docs/evaluation.md); raise them when the default improves, never lower them to pass.
@@ -16,13 +16,14 @@ from rag.pipeline import Pipeline
 pytestmark = pytest.mark.models
 
 # Both languages; numbers, names, a date, a place, two articles, a conflict, a paraphrase
-# (the default gets two wrong today), and four unanswerable questions.
+# (the default gets two wrong today), and five unanswerable questions: q088's forced answer
+# ("Jack Ma détient une partie importante…", no percentage) is refused by rag.kinds.
 SUBSET = {
     *("q002", "q005", "q006", "q021", "q024", "q035", "q041", "q053", "q056", "q064"),
-    *("q075", "q078", "q083", "q086"),
+    *("q075", "q078", "q083", "q086", "q088"),
 }
 # Measured on 2026-11-23 with the defaults (3 sentences, rank prior 0.05, gate at 0.05; the
-# full run is in docs/evaluation.md), these 14 questions in the full run: accuracy 0.8 (q041 and
+# full run is in docs/evaluation.md), these 15 questions in the full run: accuracy 0.8 (q041 and
 # q056 refused), refusal accuracy 1.0, false refusals 0.2, hit@5 1.0, citation validity 1.0. Each
 # floor allows one miss more, since llama.cpp's prompt cache makes answers depend slightly on the
 # question order. The subset is a smoke test; the whole set is the measure.
