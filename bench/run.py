@@ -53,13 +53,14 @@ import retrieval as synthetic
 
 from rag import Settings
 from rag.chunking import chunk_document
+from rag.citations import detect_language
 from rag.context import SentenceVectors, focus
 from rag.documents import load_documents
 from rag.embeddings import Embedder
 from rag.evaluation import load_questions
 from rag.generation import Gate, LlamaCppGenerator
 from rag.index import EMBED_BATCH, VectorIndex, update_index
-from rag.pipeline import BUILTIN_CORPUS, REFUSAL_MARKER, Pipeline
+from rag.pipeline import BUILTIN_CORPUS, Pipeline
 
 Row = tuple[str, str, str, str]  # stage, measure, value, target
 ROWS: list[Row] = []
@@ -243,13 +244,15 @@ def bench_generation(pipeline: Pipeline, questions: list[str]) -> None:
         row("generation", "skipped: the generator is not llama-cpp", "")
         return
     llm = generator.llm
-    prompts = [pipeline.messages(q, pipeline.context(q)) for q in questions]
+    contexts = [pipeline.context(q) for q in questions]
+    prompts = [pipeline.messages(q, c) for q, c in zip(questions, contexts, strict=True)]
+    # The gate the pipeline would use for each question (it depends on the languages).
+    gates = [pipeline.gate(detect_language(q), c) for q, c in zip(questions, contexts, strict=True)]
 
-    def ours(messages: list[dict[str, str]]) -> Any:
-        gate = Gate(REFUSAL_MARKER, s.refusal_threshold)
+    def ours(messages: list[dict[str, str]], gate: Gate) -> Any:
         return generator.stream(messages, max_tokens=s.max_new_tokens, gate=gate)
 
-    def raw(messages: list[dict[str, str]]) -> Any:
+    def raw(messages: list[dict[str, str]], gate: Gate | None = None) -> Any:
         for chunk in llm.create_chat_completion(
             messages=messages,
             max_tokens=s.max_new_tokens,
@@ -262,7 +265,7 @@ def bench_generation(pipeline: Pipeline, questions: list[str]) -> None:
                 yield chunk
 
     # Two different questions leave the shared preamble as the common prefix of the cache.
-    timed(ours(prompts[0]))
+    timed(ours(prompts[0], gates[0]))
     first_ids = list(llm.input_ids[: llm.n_tokens])
     timed(raw(prompts[1 % len(prompts)]))
     shared = next(
@@ -275,15 +278,15 @@ def bench_generation(pipeline: Pipeline, questions: list[str]) -> None:
     )
     results: dict[str, list[tuple[float, float, int]]] = {"ours": [], "raw": []}
     new_tokens = []
-    for i, messages in enumerate(prompts):
+    for i, (messages, gate) in enumerate(zip(prompts, gates, strict=True)):
         # Alternate which goes first: the machine's speed drifts by 10-20 % over minutes.
         for name, run in [("raw", raw), ("ours", ours)][:: 1 if i % 2 else -1]:
             llm.n_tokens = min(llm.n_tokens, shared)  # back to the preamble, as in a chat
-            results[name].append(timed(run(messages)))
+            results[name].append(timed(run(messages, gate)))
             if name == "ours":
                 new_tokens.append(generator.usage.prompt_tokens - shared)
     llm.reset()  # the whole prompt read again: what the cached preamble saves
-    no_cache = timed(ours(prompts[0]))
+    no_cache = timed(ours(prompts[0], gates[0]))
     total = generator.usage.prompt_tokens
 
     ttft = {k: statistics.median(r[0] for r in v) for k, v in results.items()}

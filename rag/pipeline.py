@@ -353,8 +353,9 @@ class Pipeline:
         messages = self.messages(question, passages, language)
         generator = self.generator
         gen_started = time.perf_counter()
+        gate = self.gate(language, passages)
         with generator.lock:
-            raw, shown = yield from self._stream(messages, len(passages), timings, started)
+            raw, shown = yield from self._stream(messages, gate, len(passages), timings, started)
             usage = generator.usage
         timings.generation_s = time.perf_counter() - gen_started
         timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
@@ -365,8 +366,27 @@ class Pipeline:
             yield answer.text
         yield answer
 
+    def gate(self, language: str, passages: Sequence[Passage]) -> Gate:
+        """The refusal gate for a question in ``language`` over ``passages``: the
+        cross-lingual threshold when the passages are in another language (see Settings).
+
+        >>> Pipeline().gate("en", []).threshold                # doctest: +SKIP
+        0.05
+        """
+        s = self.settings
+        text = "\n".join(p.chunk.text for p in passages)
+        across = bool(text.strip()) and detect_language(text) != language
+        return Gate(
+            REFUSAL_MARKER, s.refusal_threshold_crosslingual if across else s.refusal_threshold
+        )
+
     def _stream(
-        self, messages: list[dict[str, str]], k: int, timings: Timings, started: float
+        self,
+        messages: list[dict[str, str]],
+        gate: Gate,
+        k: int,
+        timings: Timings,
+        started: float,
     ) -> collections.abc.Generator[str, None, tuple[str, bool]]:
         """Stream one reply to a prompt of ``k`` passages; returns the whole reply and whether
         any of it was shown. A refusal is held back until it is final, and markers no passage
@@ -379,7 +399,7 @@ class Pipeline:
             max_tokens=s.max_new_tokens,
             temperature=s.temperature,
             seed=s.seed,
-            gate=Gate(REFUSAL_MARKER, s.refusal_threshold),
+            gate=gate,
         ):
             if not timings.first_token_s:
                 timings.first_token_s = time.perf_counter() - started

@@ -83,6 +83,13 @@ class Settings:
     # 0.02 refuses like the model's greedy choice (false refusals 0.44, refusal accuracy 0.94),
     # 0.05 (default) 0.28 and 0.78, 0.2 0.14 and 0.61. 0 always refuses; above 1, never.
     refusal_threshold: float = 0.05
+    # The same, for a question in another language than its passages (an English question over
+    # French articles). Reading across languages, the model gives refusing more probability on
+    # questions it then answers right: on eval/, the English questions it answered right had
+    # marker probabilities up to 0.1 and beyond, the French ones rarely above 0.03. Measured on
+    # the forced answers (docs/evaluation.md): 0.1 here turns 5 of the 72 answerable questions
+    # from refusals into right answers and lets 1 of the 18 unanswerable ones through.
+    refusal_threshold_crosslingual: float = 0.1
 
     # Servers for the "openai:" backends: base URLs such as http://gpu-box:8000/v1; an API key
     # sent to both as a bearer token (never shown in repr); seconds to wait for a server's next

@@ -308,14 +308,18 @@ def test_refusal_marker_is_gated_and_shown_in_the_question_language(
 ) -> None:
     """The model refuses with the marker, under the gate the settings set; the user sees the
     refusal in the question's language, never the marker, and the model's probability."""
-    pipeline, _, generator = make(settings.replace(refusal_threshold=0.3), corpus, "NONE")
+    gated = settings.replace(refusal_threshold=0.3, refusal_threshold_crosslingual=0.4)
+    pipeline, _, generator = make(gated, corpus, "NONE")
     generator.marker_probability = 0.8
     pieces = list(pipeline.answer_stream("Who founded SenseTime?"))
     answer = pieces[-1]
     assert isinstance(answer, Answer) and answer.refused
     assert pieces[:-1] == [REFUSALS["en"]]  # the marker itself is never streamed
     assert answer.text == REFUSALS["en"] and answer.refusal_probability == 0.8
-    assert generator.gates == [Gate(REFUSAL_MARKER, 0.3)]
+    # An English question over French articles gets the cross-lingual threshold.
+    assert generator.gates == [Gate(REFUSAL_MARKER, 0.4)]
+    pipeline.answer("Qui a fondé SenseTime ?")
+    assert generator.gates[-1] == Gate(REFUSAL_MARKER, 0.3)
     system = generator.prompts[0][0]["content"]
     assert f"write only {REFUSAL_MARKER}" in system  # the prompt names the same marker
 
