@@ -76,11 +76,11 @@ _WH = re.compile(
 )
 _FUNCTION_WORDS = set(
     """the of and to in is are was were what who whom which how why when where did does do has
-    have had for with by from that this these those its their his her it be been will would can
-    could about into than there at not more les des une aux est sont ete etait quel quelle
-    quels quelles qui que quoi comment pourquoi combien dans pour sur avec par pas ses son sa
-    leur leurs cette ces elle ils elles selon entre avait ont mais donc depuis chez plus le la de
-    du en et un au aux ce il on ne se sa ou an as or on at by of to in is it be""".split()
+    have had for with by from that this these those its their his her it be been will would
+    can could about into than there at not more les des une aux est sont ete etait quel
+    quelle quels quelles qui que quoi comment pourquoi combien dans pour sur avec par pas
+    ses son sa leur leurs cette ces elle ils elles selon entre avait ont mais donc depuis
+    chez plus le la de du en et un au ce il on ne se ou an as or""".split()
 )
 
 
