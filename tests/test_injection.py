@@ -174,8 +174,10 @@ def test_every_hostile_document_but_the_false_claim_is_caught_and_no_news_is() -
         text = path.read_text(encoding="utf-8")
         caught = [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
         # erratum.txt states a false figure and asks for it to be preferred, in words no
-        # pattern knows; it is the known miss (docs/robustness.md).
-        assert bool(caught) is (path.name != "erratum.txt"), path.name
+        # pattern knows; the h3_ documents are the third held-out set, measured before any
+        # pattern was written for them. They are the known misses (docs/robustness.md).
+        missed = path.name == "erratum.txt" or path.name.startswith("h3_")
+        assert bool(caught) is not missed, path.name
     for path in BUILTIN_CORPUS.glob("*.txt"):
         text = path.read_text(encoding="utf-8")
         assert not [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
