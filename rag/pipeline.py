@@ -44,7 +44,15 @@ from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
-from .types import Answer, Citation, IndexedDocument, Passage, Sources, Timings
+from .types import (
+    Answer,
+    Citation,
+    IndexedDocument,
+    Passage,
+    RefusedBy,
+    Sources,
+    Timings,
+)
 
 log = logging.getLogger("rag")
 
@@ -465,7 +473,7 @@ class Pipeline:
         )
 
 
-def _refused_by(raw: str, checked: Checked, question: str) -> str | None:
+def _refused_by(raw: str, checked: Checked, question: str) -> RefusedBy | None:
     """Why a reply counts as a refusal (see Answer.refused_by), or None if it answers."""
     if _refuses(raw):
         return "model"

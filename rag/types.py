@@ -9,7 +9,7 @@ citation can be traced back to the exact text it quotes:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,9 @@ class Sources:
     passages: list[Passage]
 
 
-_WHY_REFUSED = {
+# Why a refusal is one; see Answer.refused_by.
+RefusedBy = Literal["no passages", "model", "unsupported", "not an answer"]
+_WHY_REFUSED: dict[str, str] = {
     "no passages": "Nothing in the documents matched the question.",
     "unsupported": "The model's draft was withdrawn: the passages it cited do not contain its "
     "figures or names.",
@@ -155,7 +157,7 @@ class Answer:
     # Why a refusal is one: "no passages" (nothing retrieved), "model" (the model refused),
     # "unsupported" (no sentence backed by its citations) or "not an answer" (no figure or
     # date where one was asked, or the question restated: rag.kinds). None when answered.
-    refused_by: str | None = None
+    refused_by: RefusedBy | None = None
     # A follow-up made to stand alone from the conversation ("Et Alibaba ?" after a question
     # about SenseTime's CEO: "Qui est le PDG d'Alibaba ?"); None when it was asked as it stands.
     understood_as: str | None = None
