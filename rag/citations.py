@@ -120,7 +120,7 @@ for _line in _EQUIVALENTS:
 _FR_WORDS = _words("""le la les des du de un une et est sont ete etait quel quelle quels quelles
 qui que quoi comment pourquoi combien ou dans pour sur avec par pas ne au aux ce cette ces ses
 sa leur leurs il elle ils elles nous vous je selon entre avait ont mais donc depuis chez l d qu
-n c j y""")
+n c j y en""")
 _EN_WORDS = _words("""the of and to in is are was were what who whom which how why when where did
 does do has have had for with by from that this these those its their it be been will would can
 could about into than there at""")

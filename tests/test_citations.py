@@ -322,6 +322,7 @@ def test_not_refusals(text: str) -> None:
         ("Et Alibaba ?", "fr"),
         ("Qui dirige SenseTime?", "fr"),
         ("Combien Alibaba va-t-il investir", "fr"),
+        ("SenseTime a fait son introduction en bourse en 2021 [1].", "fr"),
         ("What did Alibaba invest?", "en"),
         ("Who leads SenseTime?", "en"),
         ("How much is SenseTime worth?", "en"),
