@@ -78,10 +78,11 @@ class Settings:
 
     # The model refuses by writing the marker NONE first; it may do so only when it gives the
     # marker at least this probability (rag.generation.Gate), otherwise it must answer, and
-    # the citation checks turn an answer its passages do not back into a refusal. The knob
-    # trades false refusals against invented answers; measured on eval/ (docs/evaluation.md):
-    # 0.02 refuses like the model's greedy choice (false refusals 0.44, refusal accuracy 0.94),
-    # 0.05 (default) 0.28 and 0.78, 0.2 0.14 and 0.61. 0 always refuses; above 1, never.
+    # the checks (rag.citations, rag.kinds) turn an answer its passages do not back into a
+    # refusal. The knob trades false refusals against invented answers; measured on eval/ with
+    # today's context and checks (docs/evaluation.md, forced answers replayed): 0.02 gives
+    # false refusals 0.47 and refusal accuracy 1.00, 0.05 (default) 0.32 and 1.00, 0.1 0.22
+    # and 0.94, 0.3 0.12 and 0.89. 0 always refuses; above 1, never.
     refusal_threshold: float = 0.05
     # The same, for a question in another language than its passages (an English question over
     # French articles). Reading across languages, the model gives refusing more probability on
