@@ -34,10 +34,13 @@ pytestmark = pytest.mark.models
 SMALL = "qwen2.5-coder-0.5b"
 # Questions the 0.5B model answers with a citation in-process (its answer to "What was
 # SenseTime's market value at its listing?" stopped passing the checks with 3 sentences).
+# The 0.5B model answers the second and third with citations; its reply to the first
+# ("Alibaba is the PDG of Alibaba [1].") only restates it and is refused by rag.kinds, on
+# both sides.
 QUESTIONS = [
     "Qui est le PDG d'Alibaba ?",
-    "How much will Alibaba invest in AI and the cloud?",
-    "Combien de salariés compte MiniMax ?",
+    "De combien l'action Alibaba a-t-elle grimpé après l'annonce de QwQ-32B ?",
+    "Which model did Alibaba launch to rival DeepSeek?",
 ]
 
 
