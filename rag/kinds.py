@@ -38,14 +38,20 @@ _FIGURES = (
     r"percentage|share|amount|sum|price|figure|proportion|number|rate|value|valuation|"
     r"capitali[sz]ation|revenue|revenues|sales|growth|loss|profit|salary|headcount"
 )
+# Not when the noun only qualifies another: "what sales strategy", "quelle part de marché" is
+# a figure but "what price war" is not.
+_NOT_A_FIGURE = (
+    r"(?!\s+(?:strateg\w*|plans?|wars?|guerres?|teams?|equipes?|model\w*|polic\w*|politiques?"
+    r"|forces?|channels?|canal|canaux|targets?|objectifs?|drivers?|moteurs?|de responsabilite))"
+)
 # Questions are normalised first (no accents, lower case): "à quel prix" is "a quel prix".
 _QUANTITY = re.compile(
     r"\bcombien\b|\bhow (?:much|many)\b"
     r"|\bquel(?:le)?s? (?:est |etait |sera |a ete |fut )?(?:le |la |les |l')?(?:\w+ )?"
-    rf"(?:{_FIGURES})\b"
+    rf"(?:{_FIGURES})\b{_NOT_A_FIGURE}"
     r"|\ba quel (?:cours|prix|montant|niveau)\b"
     r"|\bwhat (?:is |was |were |are |will be )?(?:the |its |their |[\w-]+'s )?(?:\w+ )?"
-    rf"(?:{_FIGURES})\b"
+    rf"(?:{_FIGURES})\b{_NOT_A_FIGURE}"
 )
 _DATE = re.compile(
     r"(?:^|[,;] |\bet |\band )(?:quand|when)\b|\bdepuis quand\b|\bsince when\b"

@@ -39,6 +39,11 @@ from rag.kinds import answers_kind, asked_kind, gives_kind
         ("What gain did UCloud Tech post when it hit its daily limit?", None),
         ("Quelle entreprise fait partie des clients de SenseTime ?", None),
         ("Où est basée SenseTime ?", None),
+        # A figure noun that only qualifies another asks for no figure.
+        ("What sales strategy did Alibaba adopt?", None),
+        ("What price war is Alibaba waging?", None),
+        ("Quelle est la part de responsabilité de SenseTime ?", None),
+        ("Quelle part de marché détient Alibaba ?", "quantity"),
     ],
 )
 def test_asked_kind(question: str, kind: str | None) -> None:
