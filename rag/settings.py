@@ -88,8 +88,8 @@ class Settings:
     # French articles). Reading across languages, the model gives refusing more probability on
     # questions it then answers right: on eval/, the English questions it answered right had
     # marker probabilities up to 0.1 and beyond, the French ones rarely above 0.03. Measured on
-    # the forced answers (docs/evaluation.md): 0.1 here turns 5 of the 72 answerable questions
-    # from refusals into right answers and lets 1 of the 18 unanswerable ones through.
+    # eval/ (docs/evaluation.md, a full run): 0.1 here turns 4 of the 72 answerable questions
+    # from refusals into right answers (39 -> 43) and lets 1 of the 18 unanswerable ones through.
     refusal_threshold_crosslingual: float = 0.1
 
     # Servers for the "openai:" backends: base URLs such as http://gpu-box:8000/v1; an API key
