@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from rag.types import Citation, Passage, SentenceCheck
 
 __all__ = [
+    "FUNCTION_WORDS",
     "REFUSALS",
     "REFUSAL_MARKER",
     "Checked",
@@ -124,6 +125,8 @@ n c j y en""")
 _EN_WORDS = _words("""the of and to in is are was were what who whom which how why when where did
 does do has have had for with by from that this these those its their it be been will would can
 could about into than there at""")
+# French and English function words: what a text says besides its content.
+FUNCTION_WORDS = frozenset(_FR_WORDS | _EN_WORDS)
 _APOLOGY = re.compile(
     r"^(?:(?:je suis )?desole|(?:i'?m |i am )?sorry|malheureusement|"
     r"unfortunately)\W*$"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from rag.citations import normalize, numbers_in
+from rag.citations import FUNCTION_WORDS, drop_invalid_markers, normalize, numbers_in
 
 __all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
 
@@ -72,7 +72,6 @@ _TIME_WORDS = re.compile(
     r"semaines?|weeks?|mois|months?|ans|annees?|years?|jours?|days?|trimestres?|quarters?|"
     r"semestres?|decennies?|decades?|siecles?|century|centuries|matin|soir|morning|evening)\b"
 )
-_MARKERS = re.compile(r"[\[【]\s*[\d,;\s\-–—]+[\]】]")
 _WORD = re.compile(r"[^\W_]+")
 # Questions that ask for something (not yes/no): a reply must add to them. Read before
 # normalising, which would make "où" (where) "ou" (or).
@@ -80,14 +79,8 @@ _WH = re.compile(
     r"\b(?:who|whom|whose|what|which|where|when|how|why|qui|quel|quelle|quels|quelles|quoi|"
     r"où|quand|comment|combien|pourquoi|lequel|laquelle)\b"
 )
-_FUNCTION_WORDS = set(
-    """the of and to in is are was were what who whom which how why when where did does do has
-    have had for with by from that this these those its their his her it be been will would
-    can could about into than there at not more les des une aux est sont ete etait quel
-    quelle quels quelles qui que quoi comment pourquoi combien dans pour sur avec par pas
-    ses son sa leur leurs cette ces elle ils elles selon entre avait ont mais donc depuis
-    chez plus le la de du en et un au ce il on ne se ou an as or""".split()
-)
+# Words a reply may add without saying anything new.
+_FUNCTION_WORDS = FUNCTION_WORDS | set("an as her his more not on or plus se son".split())
 
 
 def asked_kind(question: str) -> Kind | None:
@@ -119,8 +112,7 @@ def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     """
     if kind is None:
         return True
-    text = _MARKERS.sub(" ", text)
-    if numbers_in(text) - numbers_in(question):
+    if numbers_in(text) - numbers_in(question):  # numbers_in leaves citation markers out
         return True
     words = _QUANTITY_WORDS if kind == "quantity" else _TIME_WORDS
     return bool(words.search(normalize(text)))
@@ -143,5 +135,5 @@ def answers_kind(question: str, text: str) -> bool:
 def _content(text: str) -> set[str]:
     """The text's content words, cut to five letters (a crude stem: "fondé", "fondée"), and
     its numbers."""
-    words = _WORD.findall(normalize(_MARKERS.sub(" ", text)))
+    words = _WORD.findall(normalize(drop_invalid_markers(text, 0)))  # k=0: no marker stays
     return {w[:5] for w in words if w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())}
