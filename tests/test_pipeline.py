@@ -141,13 +141,26 @@ def test_a_reply_that_dodges_the_figure_asked_for_is_a_refusal(
     assert not pipeline.answer("Qu'est-ce que SenseTime ?").refused
 
 
-def test_number_absent_from_cited_passage_is_flagged(settings: Settings, corpus: Path) -> None:
+def test_an_answer_whose_only_figure_its_passage_lacks_is_refused(
+    settings: Settings, corpus: Path
+) -> None:
     # Cites the passage that says 30,6 milliards, but states another figure.
     pipeline, _, _ = make(settings, corpus, cite(FACT, "SenseTime vaut 99,9 milliards [{n}]."))
     answer = pipeline.answer(QUESTION)
     # Its only sentence is unsupported, so the answer is a refusal.
     assert answer.refused and answer.refused_by == "unsupported"
     assert answer.text == REFUSALS["fr"] and answer.citations == []
+
+
+def test_an_answer_with_one_unbacked_sentence_stands_and_flags_it(
+    settings: Settings, corpus: Path
+) -> None:
+    reply = cite(FACT, "SenseTime vaut {fact} de dollars [{n}]. Elle emploie 99 ingénieurs [{n}].")
+    pipeline, _, _ = make(settings, corpus, reply)
+    answer = pipeline.answer(QUESTION)
+    assert not answer.refused and answer.refused_by is None and FACT in answer.text
+    [sentence] = answer.unsupported
+    assert "99" in sentence.missing and "99 ingénieurs" in sentence.text
 
 
 def test_stream_yields_the_raw_reply_then_one_answer(settings: Settings, corpus: Path) -> None:
