@@ -7,10 +7,17 @@ chunk), and every chunk records where it sits in the document:
 >>> doc = Document("a.txt", "/a.txt", "A", "Un. Deux. Trois.", "h", ((0, 16),))
 >>> [(c.text, c.start, c.end) for c in chunk_document(doc, size=10, overlap=0)]
 [('Un. Deux.', 0, 9), ('Trois.', 10, 16)]
+
+A chunk's sentences, the units the context is chosen from, are found here too:
+
+>>> sentence_spans("Un. Deux ? « Trois. » Quatre")
+[(0, 3), (4, 10), (11, 21), (22, 28)]
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 
 from .types import Chunk, Document
@@ -28,6 +35,19 @@ SEPARATORS = [
     r"\s+",
     "",
 ]
+
+# Whitespace after . ! ? … (and any closing quote), before what starts a sentence; or a line
+# break. "M. Xu" and "2,4 milliards" do not match: the next character is checked.
+_BOUNDARY = re.compile(
+    r"(?<=[.!?…])(?<!\b[A-Z]\.)[ \t]+(?=[A-ZÀ-ÖØ-Þ«\"“0-9])"
+    r"|(?<=[.!?…][»\"”’)])[ \t]+"
+    r"|(?<=[.!?…][ \u00a0][»”])[ \t]+"
+    r"|[ \t]*\n\s*"
+)
+MIN_SENTENCE = 40  # shorter pieces (headings, "a-t-il déclaré.") are glued to the next one
+# Names the rules above: the index keeps a vector per sentence unit and rebuilds them when
+# this changes, since a stored vector must belong to the unit the context scores.
+SENTENCE_RULES = hashlib.sha256(f"{_BOUNDARY.pattern}|{MIN_SENTENCE}".encode()).hexdigest()[:12]
 
 
 def chunk_document(doc: Document, *, size: int = 600, overlap: int = 120) -> list[Chunk]:
@@ -90,3 +110,35 @@ def _locate(text: str, pieces: list[str]) -> list[tuple[int, int]]:
         spans.append((at, at + len(piece)))
         cursor = at + 1
     return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, surrounding whitespace excluded."""
+    spans, start = [], 0
+    for m in _BOUNDARY.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def sentence_units(chunk: Chunk) -> list[tuple[int, int]]:
+    """``(start, end)`` in ``chunk.text`` of its sentences, short ones merged into the next:
+    the units :func:`rag.context.focus` chooses from, and the index embeds one by one."""
+    units: list[tuple[int, int]] = []
+    pending: int | None = None
+    for start, end in sentence_spans(chunk.text):
+        begin = start if pending is None else pending
+        if end - begin < MIN_SENTENCE:
+            pending = begin
+            continue
+        units.append((begin, end))
+        pending = None
+    if pending is not None:
+        if units:
+            units[-1] = (units[-1][0], len(chunk.text.rstrip()))
+        else:
+            units.append((pending, len(chunk.text.rstrip())))
+    return units

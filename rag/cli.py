@@ -59,7 +59,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _progress(done: int, total: int) -> None:
-    print(f"\rEmbedding chunks: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+    print(
+        f"\rEmbedding chunks and their sentences: {done}/{total}",
+        end="" if done < total else "\n",
+        file=sys.stderr,
+    )
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -85,6 +89,10 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"  {label}: {', '.join(ids)}")
     if stats.rebuilt:
         print(f"  rebuilt from scratch: {stats.rebuilt}")
+    if stats.embedded_chunks:
+        print(
+            f"  embedded: {stats.embedded_chunks} chunks and {stats.embedded_sentences} sentences"
+        )
     if not stats.changed:
         print("  nothing changed")
     return 0

@@ -3,10 +3,8 @@
 A 1.5B model reads ~70 tokens/s on two cores and loses the thread in long
 contexts, so rather than five whole chunks (~1,000 tokens) we give it the
 sentences closest to the question. Each is still a span of its document,
-so a citation quotes exactly what the model read.
-
->>> sentence_spans("Un. Deux ? « Trois. » Quatre")
-[(0, 3), (4, 10), (11, 21), (22, 28)]
+so a citation quotes exactly what the model read (the sentences are
+:func:`rag.chunking.sentence_units`).
 """
 
 from __future__ import annotations
@@ -15,24 +13,16 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
+from .chunking import sentence_spans, sentence_units
 from .citations import REFUSAL_MARKER, REFUSALS
 from .embeddings import Embedder
 from .types import Chunk, Passage
 
-# Whitespace after . ! ? … (and any closing quote), before what starts a sentence; or a line
-# break. "M. Xu" and "2,4 milliards" do not match: the next character is checked.
-_BOUNDARY = re.compile(
-    r"(?<=[.!?…])(?<!\b[A-Z]\.)[ \t]+(?=[A-ZÀ-ÖØ-Þ«\"“0-9])"
-    r"|(?<=[.!?…][»\"”’)])[ \t]+"
-    r"|(?<=[.!?…][ \u00a0][»”])[ \t]+"
-    r"|[ \t]*\n\s*"
-)
-MIN_SENTENCE = 40  # shorter pieces (headings, "a-t-il déclaré.") are glued to the next one
 # Sentences that give the assistant orders rather than report anything: a news article has
 # none, and a document that does is trying to steer the answer. Each family below was obeyed
 # by the default model in eval/injection/ (docs/robustness.md): "Réponds uniquement
@@ -153,7 +143,7 @@ def quarantined(chunk: Chunk) -> bool:
 
     Chunks do not change, so the answer is kept: screening 16 chunks took 19 ms a question.
     """
-    spans = sentence_spans(chunk.text) + _units(chunk)
+    spans = sentence_spans(chunk.text) + sentence_units(chunk)
     return any(gives_orders(chunk.text[s:e]) for s, e in spans)
 
 
@@ -171,37 +161,6 @@ def screen(passages: Sequence[Passage], k: int) -> list[Passage]:
     """
     kept = [p for p in passages if not quarantined(p.chunk)][:k]
     return [replace(p, rank=rank) for rank, p in enumerate(kept)]
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence of ``text``, surrounding whitespace excluded."""
-    spans, start = [], 0
-    for m in _BOUNDARY.finditer(text):
-        if m.start() > start:
-            spans.append((start, m.start()))
-        start = m.end()
-    if text[start:].strip():
-        spans.append((start, len(text.rstrip())))
-    return spans
-
-
-def _units(chunk: Chunk) -> list[tuple[int, int]]:
-    """Sentences of a chunk with short ones merged into the following sentence."""
-    units: list[tuple[int, int]] = []
-    pending: int | None = None
-    for start, end in sentence_spans(chunk.text):
-        begin = start if pending is None else pending
-        if end - begin < MIN_SENTENCE:
-            pending = begin
-            continue
-        units.append((begin, end))
-        pending = None
-    if pending is not None:
-        if units:
-            units[-1] = (units[-1][0], len(chunk.text.rstrip()))
-        else:
-            units.append((pending, len(chunk.text.rstrip())))
-    return units
 
 
 def _sub_chunk(chunk: Chunk, start: int, end: int) -> Chunk:
@@ -264,6 +223,7 @@ def focus(
     rank_weight: float = 0.05,
     following: int = 1,
     cache: SentenceVectors | None = None,
+    stored: Callable[[Chunk], np.ndarray | None] | None = None,
 ) -> list[Passage]:
     """Keep the ``max_sentences`` sentences of ``passages`` that best match ``question``.
 
@@ -281,18 +241,20 @@ def focus(
     passages come best first. ``max_sentences=0`` returns ``passages`` unchanged.
     Hostile chunks are not its business: :func:`screen` the passages first, as
     ``Pipeline.candidates`` does.
-    ``cache`` keeps sentence vectors between calls.
+    ``stored(chunk)`` gives the vectors the index keeps for a chunk's sentence units
+    (:meth:`rag.index.Store.sentence_vectors`); the other units are embedded, through
+    ``cache`` when given, which keeps them between calls.
     """
     if max_sentences <= 0 or not passages:
         return list(passages)
-    units = [(p, s, e) for p in passages for s, e in _units(p.chunk)]
+    spans = [sentence_units(p.chunk) for p in passages]
+    units = [(p, s, e) for p, us in zip(passages, spans, strict=True) for s, e in us]
     if len(units) <= max_sentences:
         return list(passages)
     if not units:
         return []
     query = embedder.embed_queries([question])[0]
-    texts = [p.chunk.text[s:e] for p, s, e in units]
-    vectors = cache.embed(texts) if cache else embedder.embed_passages(texts)
+    vectors = _unit_vectors(passages, spans, embedder, cache, stored)
     prior = np.array([rank_weight / (p.rank + 1) for p, _, _ in units], dtype=np.float32)
     scores = vectors @ query + prior
     best = [int(i) for i in np.argsort(-scores, kind="stable")[:max_sentences]]
@@ -321,3 +283,32 @@ def focus(
         Passage(_sub_chunk(p.chunk, s, e), score, rank)
         for rank, (p, s, e, score) in enumerate(groups)
     ]
+
+
+def _unit_vectors(
+    passages: Sequence[Passage],
+    spans: list[list[tuple[int, int]]],
+    embedder: Embedder,
+    cache: SentenceVectors | None,
+    stored: Callable[[Chunk], np.ndarray | None] | None,
+) -> np.ndarray:
+    """A vector for each unit of each passage, in order: the index's where it has them for
+    the passage's chunk, the others embedded."""
+    found = []
+    for p, us in zip(passages, spans, strict=True):
+        kept = stored(p.chunk) if stored else None
+        # A count that differs means units cut by other rules than the index's: embed.
+        found.append(kept if kept is not None and len(kept) == len(us) else None)
+    missing = [
+        p.chunk.text[s:e]
+        for p, us, kept in zip(passages, spans, found, strict=True)
+        if kept is None
+        for s, e in us
+    ]
+    fresh = iter(())
+    if missing:
+        fresh = iter(cache.embed(missing) if cache else embedder.embed_passages(missing))
+    rows: list[np.ndarray] = []
+    for us, kept in zip(spans, found, strict=True):
+        rows.extend(kept if kept is not None else [next(fresh) for _ in us])
+    return np.asarray(np.stack(rows), dtype=np.float32)

@@ -216,6 +216,7 @@ class Pipeline:
             chunk_overlap=self.settings.chunk_overlap,
             on_progress=on_progress,
             approximate_above=self.settings.approximate_above,
+            sentences=self.settings.index_sentences,
         )
         if not store.chunks:
             raise CorpusError(f"No text to index in {self.corpus}: add .txt or .md files")
@@ -290,12 +291,14 @@ class Pipeline:
         sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
         if self._sentences is None:
             self._sentences = SentenceVectors(self.embedder)
+        candidates = self.candidates(question)
         return focus(
             question,
-            self.candidates(question),
+            candidates,
             self.embedder,
             max_sentences=self.settings.context_sentences,
             cache=self._sentences,
+            stored=self.retriever.store.sentence_vectors,
         )
 
     def messages(

@@ -62,6 +62,14 @@ class Settings:
     # titles, takes the prompt's new tokens from about 500 to 250 (first token p50 9.0 -> 5.4 s)
     # and answers better (accuracy 0.47 -> 0.54, refusal accuracy 0.78 -> 0.94).
     context_sentences: int = 3
+    # Embed each chunk's sentences when indexing (rag/index.py, UnitVectors), so choosing the
+    # context needs no embedding even the first time a chunk is retrieved. Measured on the
+    # built-in articles (2 cores): choosing the context took 1.1 s p50 over the 90 evaluation
+    # questions with the sentences embedded then, 0.03 s with the index's vectors, and chose
+    # the same sentences for all 90 (the vectors are identical). It costs indexing time
+    # (52 chunks + 141 sentences: 7 -> 13-14.5 s) and 1.5 KB per sentence on disk. False embeds
+    # a chunk's sentences the first time it is retrieved and keeps them in memory.
+    index_sentences: bool = True
 
     # Generator: "llama-cpp" (default GGUF below), "transformers:<HF id or path>",
     # "llama-cpp:<path to .gguf>", or "openai:<model>" for the OpenAI-compatible server at

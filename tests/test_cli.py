@@ -142,13 +142,17 @@ def test_index_counts_then_nothing_changed_and_remembers_the_folder(
     counts = re.search(r"^Indexed (.+): (\d+) chunks from 5 documents in [\d.]+ s$", out, re.M)
     assert counts and counts[1] == str(folder)
     chunks = int(counts[2])
-    assert chunks == sum(embedder.calls) > 5 and f"Embedding chunks: {chunks}/{chunks}" in err
+    embedded = re.search(rf"^  embedded: {chunks} chunks and (\d+) sentences$", out, re.M)
+    assert embedded and int(embedded[1]) > chunks  # the context's units, embedded once here
+    texts = chunks + int(embedded[1])
+    assert sum(embedder.calls) == texts and f"chunks and their sentences: {texts}/{texts}" in err
     assert "added: 000_77984f51074b5574.txt, 001_" in out and "nothing changed" not in out
 
     assert main(["index", str(corpus)]) == 0
     out = capsys.readouterr().out
     assert f": {chunks} chunks from 5 documents" in out and "nothing changed" in out
-    assert "added" not in out and sum(embedder.calls) == chunks  # nothing embedded again
+    assert "added" not in out and "embedded" not in out
+    assert sum(embedder.calls) == texts  # nothing embedded again
 
     assert (home / "default_corpus").read_text(encoding="utf-8") == str(folder)
     assert _settings(build_parser().parse_args(["ask", QUESTION])).corpus == folder

@@ -2,13 +2,15 @@
 
 Worked example: ``SentenceVectors(embedder)`` asked for ["Un.", "Deux."] and then
 ["Deux.", "Trois."] embeds three sentences, not four, and returns the same vectors
-the embedder would; :func:`focus` with the cache picks exactly what it picks without.
+the embedder would; :func:`focus` with the cache, or with the vectors the index keeps,
+picks exactly what it picks without.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rag.chunking import sentence_units
 from rag.context import SentenceVectors, focus, quarantined, screen
 from rag.types import Chunk, Passage
 from tests.conftest import FakeEmbedder
@@ -64,6 +66,32 @@ def test_focus_with_the_cache_keeps_what_it_keeps_without() -> None:
     # One question vector each, and the five sentences embedded once, then reused.
     assert again and embedder.calls == [1, 5, 1]
     assert all(TEXT[p.chunk.start : p.chunk.end] == p.chunk.text for p in cached + again)
+
+
+def test_focus_takes_the_vectors_the_index_keeps_and_embeds_only_the_rest() -> None:
+    question = "Qui a fondé SenseTime et quand ?"
+    plain = focus(question, passages(), FakeEmbedder(), max_sentences=2)
+    first = passages()[0]
+    units = [first.chunk.text[s:e] for s, e in sentence_units(first.chunk)]
+    kept = {first.chunk.id: FakeEmbedder().embed_passages(units)}
+    embedder = FakeEmbedder()
+    chosen = focus(
+        question,
+        passages(),
+        embedder,
+        max_sentences=2,
+        stored=lambda chunk: kept.get(chunk.id),
+    )
+    assert [(p.chunk.start, p.chunk.end) for p in chosen] == [
+        (p.chunk.start, p.chunk.end) for p in plain
+    ]
+    # The question, then only the second chunk's two sentences: the first chunk's were kept.
+    assert embedder.calls == [1, 2]
+    # Vectors for another cut of the chunk (a count that differs) are not used.
+    embedder = FakeEmbedder()
+    kept = {first.chunk.id: FakeEmbedder().embed_passages(units[:1])}
+    focus(question, passages(), embedder, max_sentences=2, stored=lambda c: kept.get(c.id))
+    assert embedder.calls == [1, 5]
 
 
 def test_screen_drops_chunks_that_give_orders_and_ranks_the_rest_from_zero() -> None:

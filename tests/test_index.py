@@ -2,7 +2,7 @@
 
 Worked example: index the five articles (5 added), change one file and
 delete another, index again: 1 updated, 1 removed, 3 unchanged, and only
-the changed file's chunks are embedded.
+the changed file's chunks (and their sentences) are embedded.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.chunking import sentence_units
 from rag.documents import load_documents
-from rag.index import VectorIndex, load_index, update_index
+from rag.errors import IndexStoreError
+from rag.index import Store, VectorIndex, load_index, update_index
+from rag.storage import sha256_file
+from rag.types import Chunk
 from tests.conftest import FakeEmbedder
 
 
@@ -49,7 +53,8 @@ def test_incremental_update(tmp_path: Path, corpus: Path) -> None:
     assert stats.updated == ["004_8fc970d9fd5bad57.txt"] and stats.added == ["new.md"]
     assert len(stats.unchanged) == 3
     fresh = [c for c in store2.chunks if c.doc_id in {"004_8fc970d9fd5bad57.txt", "new.md"}]
-    assert sum(embedder.calls) == len(fresh)
+    assert sum(embedder.calls) == len(fresh) + sum(len(sentence_units(c)) for c in fresh)
+    assert stats.embedded_sentences == sum(len(sentence_units(c)) for c in fresh)
     assert {c.doc_id for c in store2.chunks} == before - {"003_fa2c6a669076a93a.txt"} | {"new.md"}
     # Kept vectors still belong to their chunks: each chunk is its own nearest neighbour.
     vectors = FakeEmbedder().embed_passages([c.text for c in store2.chunks])
@@ -57,6 +62,61 @@ def test_incremental_update(tmp_path: Path, corpus: Path) -> None:
         assert store2.search(vectors[row], 1)[0].chunk.id == chunk.id
     reloaded = load_index(tmp_path / "idx")
     assert reloaded is not None and [c.id for c in reloaded.chunks] == [c.id for c in store2.chunks]
+    # So do the kept sentence vectors, in the store written and in the one read back.
+    assert_sentences_belong(store2)
+    assert_sentences_belong(reloaded)
+
+
+def units_of(chunk: Chunk) -> list[str]:
+    return [chunk.text[s:e] for s, e in sentence_units(chunk)]
+
+
+def assert_sentences_belong(store: Store) -> None:
+    """Each chunk's stored sentence vectors are those of its own units, in order."""
+    for chunk in store.chunks:
+        kept = store.sentence_vectors(chunk)
+        assert kept is not None
+        assert np.allclose(kept, FakeEmbedder().embed_passages(units_of(chunk))), chunk.id
+
+
+def test_sentence_vectors_are_indexed_or_left_out_and_switching_rebuilds(
+    tmp_path: Path, corpus: Path
+) -> None:
+    folder = tmp_path / "idx"
+    store, stats = build(folder, corpus)
+    assert stats.embedded_sentences == sum(len(units_of(c)) for c in store.chunks) > 50
+    assert {"sentences.npy", "sentence_offsets.npy"} <= set(store.manifest["files"])
+    # Not one of its chunks (a sub-chunk of the context, or another index's): no vectors.
+    chunk = store.chunks[3]
+    assert store.sentence_vectors(Chunk(**{**chunk.__dict__, "text": "autre"})) is None
+
+    plain, stats = build(folder, corpus, sentences=False)
+    assert "settings changed" in stats.rebuilt and stats.embedded_sentences == 0
+    assert plain.units is None and plain.sentence_vectors(plain.chunks[0]) is None
+    assert "sentences.npy" not in plain.manifest["files"]
+    reloaded = load_index(folder)
+    assert reloaded is not None and reloaded.units is None
+
+    _, stats = build(folder, corpus)
+    assert "settings changed" in stats.rebuilt and stats.embedded_sentences > 50
+
+
+def test_sentence_vectors_that_do_not_fit_their_chunks_are_damage(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """A table whose files hash right but whose rows do not add up (a bug, or a hand edit)."""
+    folder = tmp_path / "idx"
+    store, _ = build(folder, corpus)
+    offsets = np.load(store.path / "sentence_offsets.npy")
+    np.save(store.path / "sentence_offsets.npy", offsets[:-1])
+    manifest = json.loads((store.path / "manifest.json").read_text())
+    manifest["files"]["sentence_offsets.npy"] = sha256_file(store.path / "sentence_offsets.npy")
+    (store.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexStoreError, match="sentence vectors that do not match"):
+        load_index(folder)
+    rebuilt, stats = build(folder, corpus)
+    assert stats.rebuilt.startswith("damaged")
+    assert_sentences_belong(rebuilt)
 
 
 def test_other_embedder_or_chunker_rebuilds(tmp_path: Path, corpus: Path) -> None:
@@ -65,7 +125,10 @@ def test_other_embedder_or_chunker_rebuilds(tmp_path: Path, corpus: Path) -> Non
     assert "settings changed" in stats.rebuilt and len(stats.added) == 5
 
 
-@pytest.mark.parametrize("victim", ["vectors.faiss", "chunks.jsonl", "manifest.json"])
+@pytest.mark.parametrize(
+    "victim",
+    ["vectors.faiss", "chunks.jsonl", "manifest.json", "sentences.npy", "sentence_offsets.npy"],
+)
 def test_damage_is_detected_and_rebuilt(tmp_path: Path, corpus: Path, victim: str) -> None:
     store, _ = build(tmp_path / "idx", corpus)
     path = store.path / victim
@@ -151,7 +214,7 @@ def test_large_collections_get_an_hnsw_graph_that_grows_in_place(
     with monkeypatch.context() as m:
         m.setattr(VectorIndex, "vectors", no_rebuild)
         grown, stats = build(folder, corpus, embedder, approximate_above=10)
-    assert embedder.calls == [1] and len(grown.vectors) == len(store.vectors) + 1
+    assert embedder.calls == [1, 1] and len(grown.vectors) == len(store.vectors) + 1
     assert len(store.vectors) == len(store.chunks)
     newest = FakeEmbedder().embed_passages(["Zhipu lance GLM-5."])[0]
     assert grown.search(newest, 1)[0].chunk.doc_id == "newer.md"
@@ -165,6 +228,8 @@ def test_large_collections_get_an_hnsw_graph_that_grows_in_place(
     for row, chunk in enumerate(reloaded.chunks):
         vector = FakeEmbedder().embed_passages([chunk.text])[0]
         assert reloaded.search(vector, 1)[0].chunk.id == chunk.id, row
+    assert_sentences_belong(grown)
+    assert_sentences_belong(reloaded)
 
     # Back under the threshold (a user raised it): exact again, nothing re-embedded.
     embedder = FakeEmbedder()

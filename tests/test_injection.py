@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from rag import Settings
+from rag.chunking import sentence_spans
 from rag.citations import parse_markers
-from rag.context import defuse, gives_orders, sentence_spans
+from rag.context import defuse, gives_orders
 from rag.errors import RagError
 from rag.injection import (
     Attack,
