@@ -139,6 +139,11 @@ def format_answer(
             f"{why}\n\n{format_timings(answer)}"
         )
     blocks = [understood + _cited(answer.text)]
+    if answer.redrafted:
+        blocks.append(
+            "<small>The model's first draft was in another language; this is its "
+            "answer when asked again in the question's.</small>"
+        )
     for s in answer.unsupported:
         missing = f" (not in its sources: {escape(', '.join(s.missing))})" if s.missing else ""
         blocks.append(f"⚠ not supported by its cited passage: <em>{escape(s.text)}</em>{missing}")

@@ -308,11 +308,31 @@ def detect_language(text: str) -> str:
     >>> detect_language("Et Alibaba ?"), detect_language("Who leads SenseTime?")
     ('fr', 'en')
     """
+    fr, en = _language_signals(text)
+    return "fr" if fr and fr >= en else "en"
+
+
+def in_other_language(text: str, language: str) -> bool:
+    """Whether ``text`` is plainly not in ``language`` ("fr" or "en"): no sign of it, and at
+    least two of the other. A name alone ("Eddie Wu [1].") has no language.
+
+    >>> in_other_language("SenseTime's sales fell by 58% in the first half [1].", "fr")
+    True
+    >>> in_other_language("Eddie Wu [1].", "fr"), in_other_language("Les ventes [1].", "fr")
+    (False, False)
+    """
+    fr, en = _language_signals(re.sub(r"[\[【][^\]】]*[\]】]", " ", text))
+    own, other = (fr, en) if language == "fr" else (en, fr)
+    return own == 0 and other >= 2
+
+
+def _language_signals(text: str) -> tuple[int, int]:
+    """French and English signals in ``text``: function words, diacritics, French spacing."""
     words = re.findall(r"[^\W\d_]+", text.lower())
     fr = sum(normalize(w) in _FR_WORDS or w != normalize(w) for w in words)
     fr += len(re.findall(r"\s[?!:;]", text))
     en = sum(w in _EN_WORDS for w in words)
-    return "fr" if fr and fr >= en else "en"
+    return fr, en
 
 
 @dataclass(frozen=True)

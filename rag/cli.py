@@ -119,6 +119,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"\nChecked answer: {final.text}")
         if final.why_refused:
             print(final.why_refused)
+        if final.redrafted:
+            print("(The first draft was in another language; asked again in the question's.)")
     print_sources(final)
     t = final.timings
     setup = f"loading {t.setup_s:.1f} s, " if t.setup_s >= 0.05 else ""

@@ -28,6 +28,7 @@ from .citations import (
     check,
     detect_language,
     drop_invalid_markers,
+    in_other_language,
     is_refusal,
     repair,
 )
@@ -116,6 +117,9 @@ class Pipeline:
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
         self._user = load_prompt("answer_user")
+        self._again = {
+            lang: load_prompt(f"answer_again_{lang}").render().strip() for lang in REFUSALS
+        }
         self._preamble = self._few_shot(load_prompt("answer_system").render(refusal=REFUSAL_MARKER))
 
     def _few_shot(self, system: str) -> list[dict[str, str]]:
@@ -368,10 +372,12 @@ class Pipeline:
         with generator.lock:
             raw, shown = yield from self._stream(messages, gate, len(passages), timings, started)
             usage = generator.usage
-        timings.generation_s = time.perf_counter() - gen_started
         timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
         answer = self._finish(asked, question, language, raw, passages, timings, started)
         answer.refusal_probability = usage.marker_probability
+        if not answer.refused and in_other_language(answer.text, language):
+            answer = self._redraft(answer, question, messages, gate, timings, started) or answer
+        timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as
         if not shown:
             yield answer.text
@@ -390,6 +396,49 @@ class Pipeline:
         return Gate(
             REFUSAL_MARKER, s.refusal_threshold_crosslingual if across else s.refusal_threshold
         )
+
+    def _redraft(
+        self,
+        draft: Answer,
+        understood: str,
+        messages: list[dict[str, str]],
+        gate: Gate,
+        timings: Timings,
+        started: float,
+    ) -> Answer | None:
+        """The model asked again, in the question's language, after a draft in the other one;
+        None if it refuses or keeps to the other language.
+
+        With passages in another language the small model sometimes answers in theirs (French
+        questions over English pages: eval/injection k06, k08). The order is then added in
+        the language wanted. The prompt is the draft's plus that line, so llama.cpp reads only
+        the line again (its cache holds the rest).
+        """
+        language = draft.language
+        again = [*messages[:-1], {**messages[-1]}]
+        again[-1]["content"] = f"{again[-1]['content'].rstrip()}\n{self._again[language]}"
+        s = self.settings
+        generator = self.generator
+        with generator.lock:
+            raw = "".join(
+                generator.stream(
+                    again,
+                    max_tokens=s.max_new_tokens,
+                    temperature=s.temperature,
+                    seed=s.seed,
+                    gate=gate,
+                )
+            )
+            usage = generator.usage
+        timings.answer_tokens += usage.completion_tokens
+        answer = self._finish(
+            draft.question, understood, language, raw, draft.passages, timings, started
+        )
+        if answer.refused or in_other_language(answer.text, language):
+            return None
+        answer.refusal_probability = usage.marker_probability
+        answer.redrafted = True
+        return answer
 
     def _stream(
         self,

@@ -24,6 +24,9 @@ from .errors import PromptError
 PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "answer_system": frozenset({"refusal"}),
     "answer_user": frozenset({"passages", "question", "language", "refusal"}),
+    # Added to the question when a draft came in the other language, written in the one wanted.
+    "answer_again_fr": frozenset(),
+    "answer_again_en": frozenset(),
 }
 
 

@@ -161,6 +161,9 @@ class Answer:
     # A follow-up made to stand alone from the conversation ("Et Alibaba ?" after a question
     # about SenseTime's CEO: "Qui est le PDG d'Alibaba ?"); None when it was asked as it stands.
     understood_as: str | None = None
+    # The model's first draft was in the other language (French and English); this is the
+    # draft it wrote when asked again in the question's language. The first was streamed.
+    redrafted: bool = False
 
     @property
     def why_refused(self) -> str:

@@ -174,6 +174,12 @@ def test_format_answer_escapes_document_and_model_text() -> None:
     assert "retrieval 12 ms · first token 0.5 s · 15.0 tokens/s" in out
 
 
+def test_a_redrafted_answer_says_why_the_streamed_draft_changed() -> None:
+    answer = Answer("Qui ?", "Eddie Wu dirige Alibaba [1].", redrafted=True)
+    assert "first draft was in another language" in app.format_answer(answer)
+    assert "first draft" not in app.format_answer(Answer("Qui ?", "Eddie Wu dirige Alibaba [1]."))
+
+
 def test_build_app_returns_blocks_without_starting_a_server() -> None:
     demo = app.build_app(Settings(), pipeline_for=lambda s: pytest.fail("no pipeline yet"))
     assert isinstance(demo, gr.Blocks)

@@ -343,3 +343,45 @@ def test_refusal_marker_is_gated_and_shown_in_the_question_language(
     generator.reply = "NONE\nNo passage says who founded it."  # the marker, then chatter
     pieces = list(pipeline.answer_stream("Who founded SenseTime?"))
     assert pieces[:-1] == [REFUSALS["en"]] and pieces[-1].refused
+
+
+ENGLISH = "SenseTime is worth {fact} of dollars on the stock market [{n}]."
+
+
+def test_a_draft_in_the_other_language_is_asked_again_in_the_questions(
+    settings: Settings, corpus: Path
+) -> None:
+    """A French question answered in English (the model does so over English pages) gets a
+    second draft, asked for in French, and that is the answer; the first was streamed."""
+    pipeline, _, generator = make(settings, corpus, [cite(FACT, ENGLISH), cite(FACT)])
+    items = list(pipeline.answer_stream(QUESTION))
+    answer = items[-1]
+    assert isinstance(answer, Answer) and answer.redrafted and not answer.refused
+    assert answer.text.startswith("SenseTime vaut 30,6 milliards") and answer.citations
+    assert "".join(i for i in items if isinstance(i, str)).startswith("SenseTime is worth")
+    first, second = (p[-1]["content"] for p in generator.prompts)
+    assert second.startswith(first.rstrip()) and second.endswith(
+        "Réponds en français, en une à trois "
+        "phrases, chacune terminée par le numéro de son passage."
+    )
+    assert generator.gates[1] == generator.gates[0]  # the same refusal gate rules it
+    assert answer.to_dict()["redrafted"] is True
+
+
+def test_a_second_draft_still_in_the_other_language_or_refusing_leaves_the_first(
+    settings: Settings, corpus: Path
+) -> None:
+    for second in (cite(FACT, ENGLISH), REFUSAL_MARKER):
+        pipeline, _, generator = make(settings, corpus, [cite(FACT, ENGLISH), second])
+        answer = pipeline.answer(QUESTION)
+        assert len(generator.prompts) == 2 and not answer.redrafted and not answer.refused
+        assert answer.text.startswith("SenseTime is worth") and answer.citations
+
+
+def test_an_answer_in_the_questions_language_or_a_bare_name_is_not_asked_again(
+    settings: Settings, corpus: Path
+) -> None:
+    for reply in (cite(FACT), cite(FACT, "{fact} [{n}].")):
+        pipeline, _, generator = make(settings, corpus, reply)
+        answer = pipeline.answer(QUESTION)
+        assert not answer.refused and not answer.redrafted and len(generator.prompts) == 1

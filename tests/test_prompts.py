@@ -20,6 +20,14 @@ def test_shipped_prompts_load_and_render() -> None:
     text = user.render(passages="[1] x", question="Q ?", language="French", refusal="NONE")
     assert "Q ?" in text and "[1] x" in text and "write NONE" in text
     assert "write only NONE" in load_prompt("answer_system").render(refusal="NONE")
+    assert load_prompt("answer_again_fr").render().startswith("Réponds en français")
+    assert load_prompt("answer_again_en").render().startswith("Answer in English")
+
+
+def test_a_variable_in_a_prompt_that_takes_none_fails_at_load(tmp_path: Path) -> None:
+    (tmp_path / "answer_again_fr.txt").write_text("Réponds en {language}.")
+    with pytest.raises(PromptError, match=r"unknown variables \['language'\]"):
+        load_prompt("answer_again_fr", tmp_path)
 
 
 def test_typo_fails_at_load(tmp_path: Path) -> None:
@@ -45,4 +53,9 @@ def test_render_checks_values() -> None:
 
 def test_literal_braces_are_not_variables() -> None:
     assert placeholders("a {x} {{y}}") == {"x"}
-    assert set(PROMPT_VARIABLES) == {"answer_system", "answer_user"}
+    assert set(PROMPT_VARIABLES) == {
+        "answer_system",
+        "answer_user",
+        "answer_again_fr",
+        "answer_again_en",
+    }
