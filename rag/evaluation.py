@@ -11,6 +11,8 @@ then compute, overall and by language and kind:
   article and backs its sentence), recall (share of answer sentences backed by a citation);
 - where the misses come from: the share of answerable questions whose facts were in the
   passages the model read, and the misses counted by cause (:attr:`Result.cause`);
+- language: answers still in the other language than the question's, and answers the
+  pipeline asked for again in the question's language;
 - latency per stage (p50, p95) and tokens.
 
 Worked example: a question whose expected article is ``b`` and whose top chunks come from
@@ -31,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .citations import parse_markers
+from .citations import in_other_language, parse_markers
 from .errors import RagError
 from .facts import facts_present
 from .pipeline import Pipeline
@@ -213,6 +215,12 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
     causes = [r.cause for r in results]
     for cause in CAUSES:
         out[f"miss_{cause}"] = causes.count(cause)
+
+    # The answer comes in the question's language: those still in the other one after the
+    # pipeline asked again, and how many were asked again (Answer.redrafted).
+    given = [r.answer for r in results if not r.answer.refused]
+    out["answers_in_other_language"] = sum(in_other_language(a.text, a.language) for a in given)
+    out["redrafted"] = sum(a.redrafted for a in given)
 
     markers = [(n, len(r.answer.passages)) for r in results for n in parse_markers(r.raw)]
     out["citation_validity"] = _mean([float(1 <= n <= size) for n, size in markers])

@@ -256,7 +256,13 @@ def load_index(folder: Path) -> Store | None:
             chunks = [Chunk(**json.loads(line)) for line in f]
         vectors = VectorIndex.load(version / "vectors.faiss")
         units = None
-        if manifest.get("sentences"):
+        # The files decide, not the manifest's flag: they are the ones hash-checked above.
+        kept = {"sentences.npy", "sentence_offsets.npy"} & set(manifest["files"])
+        if len(kept) == 1:
+            raise IndexStoreError(
+                f"the index in {folder} is damaged ({kept.pop()} without its companion)"
+            )
+        if kept:
             # Mapped, not read: at a million chunks the table is gigabytes, and a question
             # touches the rows of a few chunks.
             units = UnitVectors(
@@ -273,6 +279,7 @@ def load_index(folder: Path) -> Store | None:
         )
     if units is not None and (
         len(units.offsets) != len(chunks) + 1
+        or units.offsets[0] != 0
         or units.offsets[-1] != len(units.vectors)
         or units.vectors.shape[1:] != (vectors.dim,)
     ):
@@ -431,9 +438,13 @@ def _write_version(
                 f.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
         names = ["vectors.faiss", "chunks.jsonl"]
         if units is not None:
-            np.save(tmp / "sentences.npy", np.ascontiguousarray(units.vectors, np.float32))
-            np.save(tmp / "sentence_offsets.npy", units.offsets)
-            names += ["sentences.npy", "sentence_offsets.npy"]
+            for n, array in (
+                ("sentences.npy", units.vectors),
+                ("sentence_offsets.npy", units.offsets),
+            ):
+                with (tmp / n).open("wb") as f:
+                    np.save(f, np.ascontiguousarray(array))
+                names.append(n)
         files = {n: sha256_file(tmp / n) for n in names}
         manifest = {"format": FORMAT, "created": time.time(), **meta, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))

@@ -133,6 +133,19 @@ def test_misses_are_counted_by_cause() -> None:
     )
 
 
+def test_answers_in_the_other_language_and_redrafts_are_counted() -> None:
+    english = result(True, False, [True])
+    english.answer.text = "SenseTime's sales fell by 58% in the first half [1]."
+    redrafted = result(True, False, [True])
+    redrafted.answer.text, redrafted.answer.redrafted = "Les ventes ont chuté de 58 % [1].", True
+    name = result(True, False, [True])
+    name.answer.text = "Eddie Wu [1]."  # no language: not counted
+    refused = result(False, True, [])
+    refused.answer.text = "The documents do not say."  # a refusal is not an answer
+    m = score([english, redrafted, name, refused])
+    assert (m["answers_in_other_language"], m["redrafted"]) == (1, 1)
+
+
 def test_questions_file_loads() -> None:
     questions = load_questions()
     assert len(questions) >= 80 and {q.language for q in questions} == {"fr", "en"}

@@ -332,11 +332,16 @@ Snapshot = tuple[Any, dict[str, Any]]
 
 
 def snapshot(store: Store) -> Snapshot:
-    """What an index holds: its documents' hashes, and each chunk with its vector. Not the
-    absolute paths: A and B are two folders, and a chunk kept from B keeps B's path."""
+    """What an index holds: its documents' hashes, and each chunk with its vector and its
+    sentences' vectors. Not the absolute paths: A and B are two folders, and a chunk kept
+    from B keeps B's path."""
     vectors = store.vectors.vectors()
     chunks = {
-        c.id: (replace(c, source=""), np.round(vectors[i], 5).tolist())
+        c.id: (
+            replace(c, source=""),
+            np.round(vectors[i], 5).tolist(),
+            np.round(np.asarray(store.sentence_vectors(c)), 5).tolist(),
+        )
         for i, c in enumerate(store.chunks)
     }
     return {k: d["sha256"] for k, d in store.documents.items()}, chunks
@@ -602,7 +607,16 @@ def damage(data: bytes, how: tuple[Any, ...]) -> bytes:
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )
 @hypothesis.given(
-    victim=st.sampled_from(["CURRENT", "manifest.json", "chunks.jsonl", "vectors.faiss"]),
+    victim=st.sampled_from(
+        [
+            "CURRENT",
+            "manifest.json",
+            "chunks.jsonl",
+            "vectors.faiss",
+            "sentences.npy",
+            "sentence_offsets.npy",
+        ]
+    ),
     how=DAMAGE,
 )
 def test_damaged_index_file_is_detected_then_rebuilt(
