@@ -15,7 +15,7 @@ is updated incrementally and a damaged index is detected on load.
 
 The sentence vectors are what :func:`rag.context.focus` scores to choose the
 context: embedded here, once, rather than the first time each chunk is
-retrieved (0.8 s on two cores, most of the wait for the sources).
+retrieved (about 1 s on two cores, most of the wait for the sources).
 
 >>> import numpy as np
 >>> idx = VectorIndex(2); idx.add(np.array([[1, 0], [0, 1]], dtype="float32"))
