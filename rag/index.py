@@ -332,7 +332,11 @@ def update_index(
             log.warning("Damaged index, rebuilding it: %s", exc)
             old, stats.rebuilt = None, f"damaged: {exc}"
         if old is not None and {k: old.manifest.get(k) for k in config} != config:
-            changed = [k for k in config if old.manifest.get(k) != config[k]]
+            changed = [
+                f"{k} (was {old.manifest.get(k) or 'none'})"
+                for k in config
+                if old.manifest.get(k) != config[k]
+            ]
             stats.rebuilt = f"settings changed: {', '.join(changed)}"
             old = None
 

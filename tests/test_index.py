@@ -91,7 +91,8 @@ def test_sentence_vectors_are_indexed_or_left_out_and_switching_rebuilds(
     assert store.sentence_vectors(Chunk(**{**chunk.__dict__, "text": "autre"})) is None
 
     plain, stats = build(folder, corpus, sentences=False)
-    assert stats.rebuilt == "settings changed: sentences" and stats.embedded_sentences == 0
+    assert stats.rebuilt.startswith("settings changed: sentences (was ")
+    assert stats.embedded_sentences == 0
     assert plain.units is None and plain.sentence_vectors(plain.chunks[0]) is None
     assert "sentences.npy" not in plain.manifest["files"]
     reloaded = load_index(folder)
@@ -122,7 +123,7 @@ def test_sentence_vectors_that_do_not_fit_their_chunks_are_damage(
 def test_other_embedder_or_chunker_rebuilds(tmp_path: Path, corpus: Path) -> None:
     build(tmp_path / "idx", corpus)
     _, stats = build(tmp_path / "idx", corpus, chunk_size=300)
-    assert stats.rebuilt == "settings changed: chunk_size" and len(stats.added) == 5
+    assert stats.rebuilt == "settings changed: chunk_size (was 600)" and len(stats.added) == 5
 
 
 @pytest.mark.parametrize(
