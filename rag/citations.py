@@ -321,7 +321,7 @@ def in_other_language(text: str, language: str) -> bool:
     >>> in_other_language("Eddie Wu [1].", "fr"), in_other_language("Les ventes [1].", "fr")
     (False, False)
     """
-    fr, en = _language_signals(re.sub(r"[\[【][^\]】]*[\]】]", " ", text))
+    fr, en = _language_signals(_MARKER.sub(" ", text))
     own, other = (fr, en) if language == "fr" else (en, fr)
     return own == 0 and other >= 2
 

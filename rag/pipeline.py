@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .citations import (
@@ -417,18 +417,9 @@ class Pipeline:
         language = draft.language
         again = [*messages[:-1], {**messages[-1]}]
         again[-1]["content"] = f"{again[-1]['content'].rstrip()}\n{self._again[language]}"
-        s = self.settings
         generator = self.generator
         with generator.lock:
-            raw = "".join(
-                generator.stream(
-                    again,
-                    max_tokens=s.max_new_tokens,
-                    temperature=s.temperature,
-                    seed=s.seed,
-                    gate=gate,
-                )
-            )
+            raw = "".join(self._generate(again, gate))
             usage = generator.usage
         timings.answer_tokens += usage.completion_tokens
         answer = self._finish(
@@ -439,6 +430,17 @@ class Pipeline:
         answer.refusal_probability = usage.marker_probability
         answer.redrafted = True
         return answer
+
+    def _generate(self, messages: list[dict[str, str]], gate: Gate) -> Iterator[str]:
+        """The model's reply to ``messages``, piece by piece, with the Settings' sampling."""
+        s = self.settings
+        return self.generator.stream(
+            messages,
+            max_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+            seed=s.seed,
+            gate=gate,
+        )
 
     def _stream(
         self,
@@ -451,16 +453,9 @@ class Pipeline:
         """Stream one reply to a prompt of ``k`` passages; returns the whole reply and whether
         any of it was shown. A refusal is held back until it is final, and markers no passage
         has are dropped (an unclosed ``[`` waits for its ``]``)."""
-        s = self.settings
         pieces: list[str] = []
         holding, shown, pending = True, False, ""
-        for piece in self.generator.stream(
-            messages,
-            max_tokens=s.max_new_tokens,
-            temperature=s.temperature,
-            seed=s.seed,
-            gate=gate,
-        ):
+        for piece in self._generate(messages, gate):
             if not timings.first_token_s:
                 timings.first_token_s = time.perf_counter() - started
             pieces.append(piece)
