@@ -10,8 +10,9 @@ Layout of an index folder::
 Every write builds a complete new version folder, then swaps ``CURRENT``
 with ``os.replace``: a crash at any point leaves the old or the new index,
 never half of one. The manifest records the embedder, the chunker settings,
-each document's content hash, and a hash of each file, so a changed corpus
-is updated incrementally and a damaged index is detected on load.
+each document's content hash, a hash of each file and a checksum of itself,
+so a changed corpus is updated incrementally and a damaged index is detected
+on load.
 
 The sentence vectors are what :func:`rag.context.focus` scores to choose the
 context: embedded here, once, rather than the first time each chunk is
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -49,7 +51,21 @@ from .storage import fsync_path, sha256_file
 from .types import Chunk, Document, Passage
 
 log = logging.getLogger("rag")
-FORMAT = 1
+# 2: the manifest carries its own checksum. Format 1 left it unchecked, so a flipped byte
+# in a document's name or hash loaded as a different index instead of failing.
+FORMAT = 2
+
+
+class _OlderFormat(IndexStoreError):
+    """An index written by an older version of rag: rebuilt, but not "damaged"."""
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The sha256 of ``manifest`` without its own checksum, independent of layout."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
 
 
 # Where exact search gives way to an HNSW graph; Settings says why (measured).
@@ -246,12 +262,21 @@ def load_index(folder: Path) -> Store | None:
         raise IndexStoreError(f"the index in {folder} is damaged (CURRENT names {name[:40]!r})")
     version = folder / name
     try:
-        manifest = json.loads((version / "manifest.json").read_text())
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise IndexStoreError(f"the index in {folder} is damaged (manifest is not a record)")
+        if manifest.get("format") != FORMAT:
+            older = isinstance(manifest.get("format"), int) and manifest["format"] < FORMAT
+            raise (_OlderFormat if older else IndexStoreError)(
+                f"index format {manifest.get('format')} is not {FORMAT}"
+            )
+        if manifest.get("checksum") != manifest_digest(manifest):
+            raise IndexStoreError(
+                f"the index in {folder} is damaged (manifest.json does not match its checksum)"
+            )
         for fname, digest in manifest["files"].items():
             if sha256_file(version / fname) != digest:
                 raise IndexStoreError(f"{version / fname} does not match its recorded hash")
-        if manifest.get("format") != FORMAT:
-            raise IndexStoreError(f"index format {manifest.get('format')} is not {FORMAT}")
         with (version / "chunks.jsonl").open(encoding="utf-8") as f:
             chunks = [Chunk(**json.loads(line)) for line in f]
         vectors = VectorIndex.load(version / "vectors.faiss")
@@ -271,7 +296,7 @@ def load_index(folder: Path) -> Store | None:
             )
     except IndexStoreError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
         raise IndexStoreError(f"the index in {folder} is damaged ({exc})") from exc
     if len(vectors) != len(chunks):
         raise IndexStoreError(
@@ -328,6 +353,9 @@ def update_index(
     with _lock(folder):
         try:
             old = load_index(folder)
+        except _OlderFormat as exc:
+            log.info("Index from an older version of rag, rebuilding it: %s", exc)
+            old, stats.rebuilt = None, f"older format: {exc}"
         except IndexStoreError as exc:
             log.warning("Damaged index, rebuilding it: %s", exc)
             old, stats.rebuilt = None, f"damaged: {exc}"
@@ -452,7 +480,10 @@ def _write_version(
                 names.append(n)
         files = {n: sha256_file(tmp / n) for n in names}
         manifest = {"format": FORMAT, "created": time.time(), **meta, "files": files}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        manifest["checksum"] = manifest_digest(manifest)
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         for n in [*names, "manifest.json"]:
             fsync_path(tmp / n)
         os.replace(tmp, folder / name)

@@ -16,7 +16,7 @@ import pytest
 from rag.chunking import sentence_units
 from rag.documents import load_documents
 from rag.errors import IndexStoreError
-from rag.index import Store, VectorIndex, load_index, update_index
+from rag.index import FORMAT, Store, VectorIndex, load_index, manifest_digest, update_index
 from rag.storage import sha256_file
 from rag.types import Chunk
 from tests.conftest import FakeEmbedder
@@ -112,6 +112,7 @@ def test_sentence_vectors_that_do_not_fit_their_chunks_are_damage(
     np.save(store.path / "sentence_offsets.npy", offsets[:-1])
     manifest = json.loads((store.path / "manifest.json").read_text())
     manifest["files"]["sentence_offsets.npy"] = sha256_file(store.path / "sentence_offsets.npy")
+    manifest["checksum"] = manifest_digest(manifest)  # resealed, as a hand edit might be
     (store.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexStoreError, match="sentence vectors that do not match"):
         load_index(folder)
@@ -139,6 +140,32 @@ def test_damage_is_detected_and_rebuilt(tmp_path: Path, corpus: Path, victim: st
     store2, stats = build(tmp_path / "idx", corpus)
     assert stats.rebuilt.startswith("damaged") and len(store2.chunks) == len(store.chunks)
     assert load_index(tmp_path / "idx") is not None
+
+
+def test_a_changed_byte_in_the_manifest_is_damage(tmp_path: Path, corpus: Path) -> None:
+    """The manifest is checked too: one changed letter in a document's name used to load
+    as a different set of documents (CI found it by fuzzing), and KeyError'd later."""
+    store, _ = build(tmp_path / "idx", corpus)
+    path = store.path / "manifest.json"
+    text = path.read_text(encoding="utf-8")
+    for old, new in [('"documents"', '"documentr"'), ('"sha256": "', '"sha256": "0')]:
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(IndexStoreError, match="manifest.json does not match its checksum"):
+            load_index(tmp_path / "idx")
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(IndexStoreError, match="damaged"):
+        load_index(tmp_path / "idx")
+
+
+def test_index_of_an_older_format_is_rebuilt_and_said_so(tmp_path: Path, corpus: Path) -> None:
+    store, _ = build(tmp_path / "idx", corpus)
+    manifest = json.loads((store.path / "manifest.json").read_text())
+    manifest["format"] = FORMAT - 1
+    del manifest["checksum"]  # format 1 had none
+    (store.path / "manifest.json").write_text(json.dumps(manifest))
+    rebuilt, stats = build(tmp_path / "idx", corpus)
+    assert stats.rebuilt == f"older format: index format {FORMAT - 1} is not {FORMAT}"
+    assert len(rebuilt.chunks) == len(store.chunks) and load_index(tmp_path / "idx") is not None
 
 
 def test_one_version_on_disk_and_crash_leftovers_cleaned(tmp_path: Path, corpus: Path) -> None:
