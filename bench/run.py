@@ -238,6 +238,8 @@ def bench_sources(pipeline: Pipeline, questions: list[str]) -> None:
                 pipeline.candidates(q),
                 pipeline.embedder,
                 max_sentences=s.context_sentences,
+                lexical_weight=s.context_lexical_weight,
+                idf=pipeline.retriever.keyword.idf,
                 cache=cache,
                 stored=stored if way == "from the index" else None,
             )

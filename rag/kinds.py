@@ -29,7 +29,7 @@ from rag.citations import FUNCTION_WORDS, drop_invalid_markers, normalize, numbe
 
 __all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
 
-Kind = Literal["quantity", "date"]
+Kind = Literal["quantity", "price", "date"]
 
 # Nouns that, after "quel/quelle…" or "what…", ask for a figure.
 _FIGURES = (
@@ -52,6 +52,15 @@ _QUANTITY = re.compile(
     r"|\ba quel (?:cours|prix|montant|niveau)\b"
     r"|\bwhat (?:is |was |were |are |will be )?(?:the |its |their |[\w-]+'s )?(?:\w+ )?"
     rf"(?:{_FIGURES})\b{_NOT_A_FIGURE}"
+)
+# A price or a quote: a percentage is a change, not a price. The model answered "À quel cours
+# l'action Tencent a-t-elle clôturé ?", which no article says, with the day's fall, "2,6 %".
+# "How much has the share price risen" asks for a change: a quantity, not a price.
+_PRICE = re.compile(
+    r"\ba quel (?:cours|prix)\b|\bquel (?:est|etait|sera) (?:le|son|leur) (?:cours|prix)\b"
+    r"|\bat what (?:price|level)\b"
+    r"|\bwhat (?:is|was|were|are) (?:the |its |their |[\w-]+'s )?(?:closing |share |stock )?"
+    r"price\b(?! (?:rise|gain|fall|drop|increase|decrease|change|move))"
 )
 _DATE = re.compile(
     r"(?:^|[,;] |\bet |\band )(?:quand|when)\b|\bdepuis quand\b|\bsince when\b"
@@ -84,7 +93,8 @@ _FUNCTION_WORDS = FUNCTION_WORDS | set("an as her his more not on or plus se son
 
 
 def asked_kind(question: str) -> Kind | None:
-    """``"quantity"`` or ``"date"`` when the question plainly asks for one, else None.
+    """``"quantity"``, ``"price"`` or ``"date"`` when the question plainly asks for one,
+    else None.
 
     >>> asked_kind("Quel pourcentage du capital d'Alibaba Jack Ma détient-il ?")
     'quantity'
@@ -93,6 +103,10 @@ def asked_kind(question: str) -> Kind | None:
     >>> asked_kind("What gain did UCloud post when it hit its limit?")  # "when" mid-sentence
     """
     text = normalize(question)
+    if _PRICE.search(text):
+        # "De combien ont-elles grimpé, et à quel cours ont-elles clôturé ?" asks for a change
+        # too: any figure answers part of it.
+        return "quantity" if _QUANTITY.search(_PRICE.sub(" ", text)) else "price"
     if _QUANTITY.search(text):
         return "quantity"
     if _DATE.search(text):
@@ -102,7 +116,8 @@ def asked_kind(question: str) -> Kind | None:
 
 def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     """Whether ``text`` states something of ``kind``: a number (in digits or words) for a
-    quantity, a number or a word of time for a date. Numbers the question itself states do
+    quantity, a number in digits that is not a percentage for a price, a number or a word
+    of time for a date. Numbers the question itself states do
     not count ("How much did it invest in 2025?" is not answered by "in 2025").
 
     >>> gives_kind("Alibaba investira sur trois ans [2].", "quantity")
@@ -112,7 +127,10 @@ def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     """
     if kind is None:
         return True
-    if numbers_in(text) - numbers_in(question):  # numbers_in leaves citation markers out
+    new = numbers_in(text) - numbers_in(question)  # numbers_in leaves citation markers out
+    if kind == "price":  # in digits, and not a percentage ("85%")
+        return any(not n.endswith("%") for n in new)
+    if new:
         return True
     words = _QUANTITY_WORDS if kind == "quantity" else _TIME_WORDS
     return bool(words.search(normalize(text)))

@@ -301,6 +301,8 @@ class Pipeline:
             candidates,
             self.embedder,
             max_sentences=self.settings.context_sentences,
+            lexical_weight=self.settings.context_lexical_weight,
+            idf=self.retriever.keyword.idf,
             cache=self._sentences,
             stored=self.retriever.store.sentence_vectors,
         )

@@ -12,8 +12,10 @@ rankings without having to calibrate their scores against each other.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -59,6 +61,16 @@ class KeywordIndex:
         corpus = [tokenize(c.text) or ["\x00"] for c in self._chunks]
         if corpus:
             self._bm25.index(corpus, show_progress=False)
+        self._df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
+
+    def idf(self, token: str) -> float:
+        """How rare ``token`` (from :func:`tokenize`) is among the chunks, BM25's way; 0.0
+        for a word no chunk has. ``KeywordIndex(chunks).idf("sensetime")`` is low over the
+        built-in articles, ``idf("xuhui")`` high."""
+        df = self._df.get(token, 0)
+        if not df:
+            return 0.0
+        return math.log(1 + (len(self._chunks) - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int) -> list[Passage]:
         tokens = tokenize(query)

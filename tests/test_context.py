@@ -3,15 +3,23 @@
 Worked example: ``SentenceVectors(embedder)`` asked for ["Un.", "Deux."] and then
 ["Deux.", "Trois."] embeds three sentences, not four, and returns the same vectors
 the embedder would; :func:`focus` with the cache, or with the vectors the index keeps,
-picks exactly what it picks without.
+picks exactly what it picks without. Weighing the question's rare words, "Who runs Zhipu
+AI?" picks "Zhipu AI est dirigée par Zhang Peng…" among sentences an embedding cannot tell
+apart; "…, et qui dirige Zhipu AI ?" asks two questions and gets sentences for each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 
 from rag.chunking import sentence_units
-from rag.context import SentenceVectors, focus, quarantined, screen
+from rag.context import SentenceVectors, focus, quarantined, question_parts, screen
+from rag.embeddings import Embedder
+from rag.retrieval import KeywordIndex
 from rag.types import Chunk, Passage
 from tests.conftest import FakeEmbedder
 
@@ -92,6 +100,52 @@ def test_focus_takes_the_vectors_the_index_keeps_and_embeds_only_the_rest() -> N
     kept = {first.chunk.id: FakeEmbedder().embed_passages(units[:1])}
     focus(question, passages(), embedder, max_sentences=2, stored=lambda c: kept.get(c.id))
     assert embedder.calls == [1, 5]
+
+
+class BlindEmbedder(Embedder):
+    """Every text gets the same vector: only the rank prior and the words can choose."""
+
+    name, dim = "fake:blind", 4
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return np.tile(np.array([1, 0, 0, 0], np.float32), (len(texts), 1))
+
+
+def chosen(question: str, **kwargs: Any) -> list[str]:
+    kept = focus(question, passages(), BlindEmbedder(), rank_weight=0, following=0, **kwargs)
+    return [p.chunk.text for p in kept]
+
+
+def test_the_questions_rare_words_choose_among_sentences_the_embedding_cannot_tell_apart() -> None:
+    idf = KeywordIndex([p.chunk for p in passages()]).idf
+    question = "Who runs Zhipu AI?"
+    assert chosen(question, max_sentences=1) == [TEXT.split(". ")[0] + "."]  # the first, blindly
+    picked = chosen(question, max_sentences=1, lexical_weight=0.3, idf=idf)
+    assert picked == ["Zhipu AI est dirigée par Zhang Peng, selon le communiqué publié lundi."]
+    # Words no passage has weigh nothing: the blind order stands.
+    assert chosen("Who runs Baidu?", max_sentences=1, lexical_weight=0.3, idf=idf) == chosen(
+        "Who runs Baidu?", max_sentences=1
+    )
+
+
+def test_rare_words_count_more_than_common_ones() -> None:
+    first, second = (p.chunk for p in passages())
+    idx = KeywordIndex([first, second, replace(second, id="a#2", text="Zhipu AI à Hong Kong.")])
+    assert idx.idf("xiao") > idx.idf("hong") > 0  # "hong" is in two chunks of three
+    assert idx.idf("baidu") == 0.0
+
+
+def test_a_question_in_two_parts_gets_sentences_for_each() -> None:
+    assert question_parts("Who leads Alibaba, and which model did it launch?") == 2
+    assert question_parts("Quand SenseTime a-t-elle été fondée, et par qui ?") == 2
+    assert question_parts("How much did Tencent and Alibaba shares fall?") == 1
+    assert question_parts("A, and b, and c, and d, et e?") == 3  # capped
+    idf = KeywordIndex([p.chunk for p in passages()]).idf
+    two = "Combien Alibaba a-t-il dépensé, et qui dirige Zhipu AI ?"
+    kept = chosen(two, max_sentences=1, lexical_weight=0.3, idf=idf)
+    # The two best sentences, one per part; adjacent in the chunk, so one passage.
+    assert kept == [TEXT[TEXT.index("Alibaba") :]]
+    assert len(chosen(two.replace(", et", " et"), max_sentences=1)) == 1
 
 
 def test_screen_drops_chunks_that_give_orders_and_ranks_the_rest_from_zero() -> None:
