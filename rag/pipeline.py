@@ -302,7 +302,8 @@ class Pipeline:
             self.embedder,
             max_sentences=self.settings.context_sentences,
             lexical_weight=self.settings.context_lexical_weight,
-            idf=self.retriever.keyword.idf,
+            # BM25's index is built on first use: not for nothing in dense mode at weight 0.
+            idf=self.retriever.keyword.idf if self.settings.context_lexical_weight else None,
             cache=self._sentences,
             stored=self.retriever.store.sentence_vectors,
         )

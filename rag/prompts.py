@@ -77,7 +77,7 @@ def load_examples(name: str = "answer_examples", directory: Path | None = None) 
     """Load ``<name>.json``: a list of ``{passages, question, language, answer}``.
 
     >>> [e.language for e in load_examples()]
-    ['en', 'fr', 'fr', 'en']
+    ['en', 'fr', 'en', 'fr', 'en']
     """
     path = _find(f"{name}.json", directory)
     try:

@@ -22,11 +22,15 @@ SUBSET = {
     *("q002", "q005", "q006", "q021", "q024", "q035", "q041", "q053", "q056", "q064"),
     *("q075", "q078", "q083", "q086", "q088"),
 }
-# Measured on 2026-11-23 with the defaults (3 sentences, rank prior 0.05, gate at 0.05; the
-# full run is in docs/evaluation.md), these 15 questions in the full run: accuracy 0.8 (q041 and
-# q056 refused), refusal accuracy 1.0, false refusals 0.2, hit@5 1.0, citation validity 1.0. Each
-# floor allows one miss more, since llama.cpp's prompt cache makes answers depend slightly on the
-# question order. The subset is a smoke test; the whole set is the measure.
+# Measured on 2026-11-23 with the defaults of then (3 sentences, rank prior 0.05, gate at 0.05;
+# the full run is in docs/evaluation.md), these 15 questions in the full run: accuracy 0.8 (q041
+# and q056 refused), refusal accuracy 1.0, false refusals 0.2, hit@5 1.0, citation validity 1.0.
+# Each floor allowed one miss more, since llama.cpp's prompt cache makes answers depend slightly
+# on the question order. With the rare-words context and the two-figure example (2026-11-24,
+# accuracy 0.60 -> 0.64 on the whole set), these 15 give accuracy 0.7: q041 refused, q053 gives
+# the dollar figure where yuans are asked, q056 one figure of two; refusal accuracy 1.0, false
+# refusals 0.1. The accuracy floor stays at 0.7, with no miss to spare: the subset is a smoke
+# test; the whole set is the measure.
 FLOORS = {
     "retrieval_hit@5": 0.95,
     "answer_accuracy": 0.7,
