@@ -64,7 +64,7 @@ class Settings:
     context_sentences: int = 3
     # Weight of the question's rare words (names, figures) in choosing those sentences,
     # beside the embedding's similarity (rag/context.py, focus). Measured on eval/: the facts
-    # of 65 answerable questions of 72 reach the context at 0.3, 61 at 0 (57 with neither this
+    # of 64 answerable questions of 72 reach the context at 0.3, 61 at 0 (57 with neither this
     # nor three sentences per part of a two-part question); docs/evaluation.md.
     context_lexical_weight: float = 0.3
     # Embed each chunk's sentences when indexing (rag/index.py, UnitVectors), so choosing the

@@ -128,6 +128,40 @@ def test_the_questions_rare_words_choose_among_sentences_the_embedding_cannot_te
     )
 
 
+def test_words_count_only_in_chunks_that_name_what_the_question_is_about() -> None:
+    zhipu = Chunk("z#0", "z", "/z", "Z", "Zhipu AI a présenté GLM-5 lundi.", 0, 32)
+    other = Chunk(
+        "a#0", "a", "/a", "A", "Son action a bondi de 7 % après l'annonce de l'AI.", 0, 50
+    )
+    passages = [Passage(zhipu, 0.9, 0), Passage(other, 0.8, 1)]
+    idf = KeywordIndex([zhipu, other]).idf
+    question = "De combien l'action de Zhipu AI a-t-elle bondi ?"
+    kept = focus(
+        question,
+        passages,
+        BlindEmbedder(),
+        max_sentences=1,
+        rank_weight=0,
+        following=0,
+        lexical_weight=0.3,
+        idf=idf,
+    )
+    # "action", "bondi" and "AI" outweigh "Zhipu" and "AI", but that chunk is not about Zhipu.
+    assert [p.chunk.doc_id for p in kept] == ["z"]
+    unnamed = "De combien l'action a-t-elle bondi ?"  # no name: every chunk counts
+    kept = focus(
+        unnamed,
+        passages,
+        BlindEmbedder(),
+        max_sentences=1,
+        rank_weight=0,
+        following=0,
+        lexical_weight=0.3,
+        idf=idf,
+    )
+    assert [p.chunk.doc_id for p in kept] == ["a"]
+
+
 def test_rare_words_count_more_than_common_ones() -> None:
     first, second = (p.chunk for p in passages())
     idx = KeywordIndex([first, second, replace(second, id="a#2", text="Zhipu AI à Hong Kong.")])
