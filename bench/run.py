@@ -57,7 +57,7 @@ import retrieval as synthetic
 from rag import Settings
 from rag.chunking import chunk_document, sentence_units
 from rag.citations import detect_language
-from rag.context import SentenceVectors, focus
+from rag.context import SentenceVectors
 from rag.documents import load_documents
 from rag.embeddings import Embedder
 from rag.evaluation import load_questions
@@ -221,8 +221,6 @@ def bench_retrieval(sizes: list[int], n_queries: int, approximate_above: int) ->
 
 
 def bench_sources(pipeline: Pipeline, questions: list[str]) -> None:
-    s = pipeline.settings
-    stored = pipeline.retriever.store.sentence_vectors
     # Three ways to the sentence vectors: embedded on the spot (the first time a chunk is
     # retrieved, with Settings.index_sentences off), read from the index (the default, first
     # time or not), and kept in memory from an earlier question.
@@ -231,18 +229,9 @@ def bench_sources(pipeline: Pipeline, questions: list[str]) -> None:
         for way, times in ways.items():
             cache = SentenceVectors(pipeline.embedder)
             if way == "kept":
-                focus(q, pipeline.candidates(q), pipeline.embedder, cache=cache)  # fill it
+                pipeline.choose(q, pipeline.candidates(q), cache=cache, stored=False)  # fill it
             t = time.perf_counter()
-            focus(
-                q,
-                pipeline.candidates(q),
-                pipeline.embedder,
-                max_sentences=s.context_sentences,
-                lexical_weight=s.context_lexical_weight,
-                idf=pipeline.retriever.keyword.idf,
-                cache=cache,
-                stored=stored if way == "from the index" else None,
-            )
+            pipeline.choose(q, pipeline.candidates(q), cache=cache, stored=way == "from the index")
             times.append(time.perf_counter() - t)
     for way, times in ways.items():
         row(

@@ -293,19 +293,35 @@ class Pipeline:
     def context(self, question: str) -> list[Passage]:
         """The passages the model is given for ``question``: the retrieved chunks'
         sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
-        if self._sentences is None:
-            self._sentences = SentenceVectors(self.embedder)
-        candidates = self.candidates(question)
+        return self.choose(question, self.candidates(question))
+
+    def choose(
+        self,
+        question: str,
+        candidates: list[Passage],
+        *,
+        cache: SentenceVectors | None = None,
+        stored: bool = True,
+    ) -> list[Passage]:
+        """The sentences of ``candidates`` handed to the model, chosen with the Settings.
+        ``cache`` keeps sentence vectors between questions (the pipeline's own by default);
+        ``stored=False`` ignores the vectors the index keeps, as an index built without
+        them would (bench/run.py compares the two)."""
+        if cache is None:
+            if self._sentences is None:
+                self._sentences = SentenceVectors(self.embedder)
+            cache = self._sentences
+        s = self.settings
         return focus(
             question,
             candidates,
             self.embedder,
-            max_sentences=self.settings.context_sentences,
-            lexical_weight=self.settings.context_lexical_weight,
+            max_sentences=s.context_sentences,
+            lexical_weight=s.context_lexical_weight,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
-            idf=self.retriever.keyword.idf if self.settings.context_lexical_weight else None,
-            cache=self._sentences,
-            stored=self.retriever.store.sentence_vectors,
+            idf=self.retriever.keyword.idf if s.context_lexical_weight else None,
+            cache=cache,
+            stored=self.retriever.store.sentence_vectors if stored else None,
         )
 
     def messages(
