@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from rag.types import Citation, Passage, SentenceCheck
 
@@ -59,6 +60,14 @@ _NUMBER = re.compile(r"(?<![^\W\d_])(?<![^\W\d_]-)(?<![\d.])\d+(?:\.\d+)?(?!\d)"
 _PERCENT = re.compile(
     r"(?:\s?(?:a|et|ou|-|to|and|or)\s?\d+(?:\.\d+)?)?\s?(?:%|pour ?cent|per ?cent|percent)"
 )
+# After a number: its scale ("30,6 milliards", "$52.5bn"), also across a range ("10 à 12
+# milliards"). On the held-out set the model turned a share price of "405 HK$" into "405 million
+# Hong Kong dollars raised": the bare 405 backed it. "mille" is left out: "deux mille" is a count.
+_SCALE_WORD = r"\s?(thousands?|millions?|mln|milliards?|mds?|billions?|bn|trillions?|tn)\b"
+_SCALE = re.compile(r"(?:\s?(?:a|et|ou|-|to|and|or)\s?\d+(?:\.\d+)?)?" + _SCALE_WORD)
+_UNSCALED = re.compile(r"(?<=\d)" + _SCALE_WORD)
+_SCALES = {"thousand": 3, "million": 6, "mln": 6, "milliard": 9, "md": 9, "billion": 9, "bn": 9}
+_SCALES |= {"trillion": 12, "tn": 12}
 # Small numbers are often spelled out ("three years" over "trois ans"); not "un"/"one"
 # (articles) nor "neuf" (also "new").
 _NUMBER_WORDS = {
@@ -170,20 +179,41 @@ def _canonical(number: str) -> str:
     return (whole.lstrip("0") or "0") + ("." + frac if dot and frac else "")
 
 
+def _scaled(number: str, exponent: int = 0) -> str:
+    """A number times 10**exponent, written with the largest scale under it: "30.6"
+    milliards and "30600" millions are both "30.6e9"; under a million, written out."""
+    value = Decimal(number).scaleb(exponent)
+    shown = next((e for e in (12, 9, 6) if value >= 10**e), 0)
+    return _canonical(format(value.scaleb(-shown), "f")) + (f"e{shown}" if shown else "")
+
+
 def numbers_in(text: str) -> set[str]:
     """Numbers stated in text, normalised; citation markers and model names are not numbers.
     A percentage keeps its sign ("85%"), so it backs only a percentage: on eval/ the model
     turned "138 %" (a growth rate) into "138 salariés" to answer a head count it did not have.
+    A number with its scale is one value ("30.6e9"), so "405 millions" needs a scale where it
+    is backed; a bare number is backed by the same number with a scale (see ``check``).
 
     >>> sorted(numbers_in("30,6 milliards de dollars, 85 % en 2021, trois ans, GLM-5 [3]"))
-    ['2021', '3', '30.6', '85%']
+    ['2021', '3', '30.6e9', '85%']
     """
     text = normalize(_MARKER.sub(" ", text))
-    found = {
-        _canonical(m[0]) + ("%" if _PERCENT.match(text, m.end()) else "")
-        for m in _NUMBER.finditer(text)
-    }
+    found = set()
+    for m in _NUMBER.finditer(text):
+        number = _canonical(m[0])
+        if _PERCENT.match(text, m.end()):
+            found.add(number + "%")
+        elif scale := _SCALE.match(text, m.end()):
+            found.add(_scaled(number, _SCALES[scale[1].rstrip("s")]))
+        else:
+            found.add(_scaled(number))
     return found | {_NUMBER_WORDS[m[0]] for m in _NUMBER_WORD.finditer(text)}
+
+
+def _backing(passage: str) -> set[str]:
+    """The numbers a passage backs: those it states, and each without its scale, so that an
+    answer may leave a scale out ("380 milliards" backs "380") but never add one."""
+    return numbers_in(passage) | numbers_in(_UNSCALED.sub(" ", normalize(passage)))
 
 
 def _sentence_initial(text: str, i: int) -> bool:
@@ -367,7 +397,7 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
     """
     text, _ = _clean_markers(text, len(passages))
     haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
-    passage_numbers = [numbers_in(h) for h in haystacks]
+    passage_numbers = [_backing(h) for h in haystacks]
 
     def backs(i: int, numbers: set[str], names: set[str]) -> bool:
         return numbers <= passage_numbers[i] and all(_name_found(n, haystacks[i]) for n in names)
@@ -452,7 +482,7 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
     """
     text, invalid = _clean_markers(text, len(passages))
     haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
-    passage_numbers = [numbers_in(h) for h in haystacks]
+    passage_numbers = [_backing(h) for h in haystacks]
     checks: list[SentenceCheck] = []
     for sentence in _sentences(text):
         cited = tuple(dict.fromkeys(parse_markers(sentence)))

@@ -394,7 +394,11 @@ class Pipeline:
         timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
         answer = self._finish(asked, question, language, raw, passages, timings, started)
         answer.refusal_probability = usage.marker_probability
-        if not answer.refused and in_other_language(answer.text, language):
+        # A draft in the other language is asked for again even when the checks refused it:
+        # an English draft of a French question often fails them only on translated words
+        # (eval q044). A refusal by the model itself stands.
+        drafted = raw if answer.refused_by in ("unsupported", "not an answer") else answer.text
+        if answer.refused_by != "model" and in_other_language(drafted, language):
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as

@@ -149,9 +149,13 @@ def test_sentence_splitting() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("30,6 milliards", {"30.6"}),
-        ("30.6 billion", {"30.6"}),
-        ("30.60 billion", {"30.6"}),
+        ("30,6 milliards", {"30.6e9"}),
+        ("30.6 billion", {"30.6e9"}),
+        ("30.60 billion, $30.6bn, 30 600 millions", {"30.6e9"}),
+        ("405 millions de HK$, 405 HK$", {"405e6", "405"}),
+        ("de 10 à 12 milliards", {"10e9", "12e9"}),
+        ("0,5 milliard, 500 thousand", {"500e6", "500000"}),
+        ("deux milliardaires, 3 millionnaires", {"2", "3"}),
         ("85 %", {"85%"}),
         ("85%", {"85%"}),
         ("85 percent, 85 pour cent", {"85%"}),
@@ -159,9 +163,9 @@ def test_sentence_splitting() -> None:
         ("138 salariés", {"138"}),
         ("en 2021", {"2021"}),
         ("2\u00a0000 ingénieurs", {"2000"}),
-        ("1\u202f000\u2009000 de yuans", {"1000000"}),
-        ("1 000 000", {"1000000"}),
-        ("1,000,000 yuan", {"1000000"}),
+        ("1\u202f000\u2009000 de yuans", {"1e6"}),
+        ("1 000 000", {"1e6"}),
+        ("1,000,000 yuan", {"1e6"}),
         ("US$51.8 et 51,8 $", {"51.8"}),
         ("€2,5 ou 2,5 €", {"2.5"}),
         ("trois prochaines années, over three years", {"3"}),
@@ -202,10 +206,20 @@ def test_a_percentage_backs_only_a_percentage() -> None:
     assert only("Revenue should grow 138 percent a year [1].", [passage(growth)]) == (True, ())
 
 
+def test_a_scale_is_backed_only_by_the_same_value() -> None:
+    # The model turned a share price, "405 HK$", into "405 million Hong Kong dollars raised".
+    price = "Zhipu AI a fait ses débuts à 405 HK$ l'action, levant 4,3 milliards de HK$."
+    assert only("Zhipu raised 405 million HK$ [1].", [passage(price)]) == (False, ("405e6",))
+    assert only("Zhipu raised 4.3 billion HK$ [1].", [passage(price)]) == (True, ())
+    assert only("Zhipu a levé 4 300 millions de HK$ [1].", [passage(price)]) == (True, ())
+    # Leaving the scale out is not inventing one: the passage's "4,3 milliards" backs "4,3".
+    assert only("Zhipu a levé 4,3 [1].", [passage(price)]) == (True, ())
+
+
 def test_number_absent_from_cited_passage_is_missing() -> None:
     assert only("La capitalisation de SenseTime atteint 31 milliards de dollars [1].") == (
         False,
-        ("31",),
+        ("31e9",),
     )
 
 

@@ -368,6 +368,22 @@ def test_a_draft_in_the_other_language_is_asked_again_in_the_questions(
     assert answer.to_dict()["redrafted"] is True
 
 
+def test_a_draft_in_the_other_language_the_checks_refused_is_asked_again(
+    settings: Settings, corpus: Path
+) -> None:
+    """An English draft of a French question that fails the checks is asked for again in
+    French (eval q044: its translated words failed them); the model's own refusal is not."""
+    wrong = "SenseTime is worth 99 billion dollars on the stock market [1]."
+    pipeline, _, generator = make(settings, corpus, [wrong, cite(FACT)])
+    answer = pipeline.answer(QUESTION)
+    assert len(generator.prompts) == 2 and answer.redrafted and not answer.refused
+    assert answer.text.startswith("SenseTime vaut 30,6 milliards") and answer.citations
+    for refusal in (REFUSAL_MARKER, "The passages do not say what SenseTime is worth."):
+        pipeline, _, generator = make(settings, corpus, [refusal, cite(FACT)])
+        answer = pipeline.answer(QUESTION)
+        assert len(generator.prompts) == 1 and answer.refused and answer.refused_by == "model"
+
+
 def test_a_second_draft_still_in_the_other_language_or_refusing_leaves_the_first(
     settings: Settings, corpus: Path
 ) -> None:
