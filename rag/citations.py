@@ -26,6 +26,7 @@ __all__ = [
     "REFUSAL_MARKER",
     "Checked",
     "check",
+    "currencies_in",
     "detect_language",
     "drop_invalid_markers",
     "is_refusal",
@@ -127,6 +128,21 @@ for _line in _EQUIVALENTS:
         for _suffix in ("", "s", "e", "es") if len(_form) > 3 else ("",):  # plurals, feminines
             _EQUIV.setdefault(_form + _suffix, set()).update(_line.split())
 
+# Currencies, each group one currency in its forms: an answer's currency must be in its cited
+# passage, in any form. The model answered "50 milliards d'euros" over passages in dollars
+# (eval q018, q059), and a lower-case "euros" is no name for the name check to find. Not
+# "livre" (also "delivers").
+_CURRENCIES = (
+    "dollar dollars usd $ us$ hk$",
+    "euro euros eur €",
+    "yuan yuans rmb renminbi cny ¥",
+    "yen jpy",
+    "pound pounds sterling gbp £",
+)
+_CURRENCY = {form: line.split()[0] for line in _CURRENCIES for form in line.split()}
+_CURRENCY_WORD = re.compile(
+    r"(?:us|hk)?\$|[€¥£]|\b(?:" + "|".join(f for f in _CURRENCY if f.isalpha()) + r")\b"
+)
 _FR_WORDS = _words("""le la les des du de un une et est sont ete etait quel quelle quels quelles
 qui que quoi comment pourquoi combien ou dans pour sur avec par pas ne au aux ce cette ces ses
 sa leur leurs il elle ils elles nous vous je selon entre avait ont mais donc depuis chez l d qu
@@ -208,6 +224,15 @@ def numbers_in(text: str) -> set[str]:
         else:
             found.add(_scaled(number))
     return found | {_NUMBER_WORDS[m[0]] for m in _NUMBER_WORD.finditer(text)}
+
+
+def currencies_in(text: str) -> set[str]:
+    """The currencies text names, one word for each whatever its form.
+
+    >>> sorted(currencies_in("380 milliards de yuans (52,5 milliards $), 405 HK$ ou 2 RMB"))
+    ['dollar', 'yuan']
+    """
+    return {_CURRENCY[m[0]] for m in _CURRENCY_WORD.finditer(normalize(text))}
 
 
 def _backing(passage: str) -> set[str]:
@@ -398,17 +423,24 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
     text, _ = _clean_markers(text, len(passages))
     haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
     passage_numbers = [_backing(h) for h in haystacks]
+    passage_currencies = [currencies_in(h) for h in haystacks]
 
-    def backs(i: int, numbers: set[str], names: set[str]) -> bool:
-        return numbers <= passage_numbers[i] and all(_name_found(n, haystacks[i]) for n in names)
+    def backs(i: int, numbers: set[str], names: set[str], currencies: set[str]) -> bool:
+        return (
+            numbers <= passage_numbers[i]
+            and all(_name_found(n, haystacks[i]) for n in names)
+            and currencies <= passage_currencies[i]
+        )
 
     for sentence in _sentences(text):
         bare = _MARKER.sub("", sentence).strip()
-        numbers, names = numbers_in(bare), names_in(bare)
+        numbers, names, currencies = numbers_in(bare), names_in(bare), currencies_in(bare)
         cited = [n - 1 for n in dict.fromkeys(parse_markers(sentence))]
-        if not (numbers or names) or (cited and any(backs(i, numbers, names) for i in cited)):
+        if not (numbers or names) or (
+            cited and any(backs(i, numbers, names, currencies) for i in cited)
+        ):
             continue
-        backing = [i for i in range(len(passages)) if backs(i, numbers, names)][:1]
+        backing = [i for i in range(len(passages)) if backs(i, numbers, names, currencies)][:1]
         backing = backing or _cover(numbers, names, haystacks, passage_numbers)
         if not backing:
             continue
@@ -475,7 +507,8 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
     """Drop invented markers, resolve the others and check each sentence's support.
 
     >>> from rag.types import Chunk
-    >>> p = Passage(Chunk("c", "d", "d.txt", "T", "SenseTime vaut 30,6 milliards.", 0, 30), 1.0, 0)
+    >>> t = "SenseTime vaut 30,6 milliards de dollars."
+    >>> p = Passage(Chunk("c", "d", "d.txt", "T", t, 0, len(t)), 1.0, 0)
     >>> c = check("SenseTime's value is 30.6 billion dollars [1][4].", [p])
     >>> c.text, [x.n for x in c.citations], c.sentences[0].supported, c.invalid
     ("SenseTime's value is 30.6 billion dollars [1].", [1], True, [4])
@@ -497,6 +530,7 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
         haystack = "\n".join(haystacks[n - 1] for n in cited)
         missing = sorted(numbers.difference(*(passage_numbers[n - 1] for n in cited)))
         missing += sorted(n for n in names if not _name_found(n, haystack))
+        missing += sorted(currencies_in(sentence) - currencies_in(haystack))
         said = re.search(r"[^\W_]", _MARKER.sub("", sentence))  # "[1][2]." states nothing
         checks.append(SentenceCheck(sentence, cited, bool(said) and not missing, tuple(missing)))
     citations = []

@@ -270,7 +270,23 @@ def test_sentence_citing_the_wrong_passage_is_unsupported() -> None:
 def test_translated_name_must_still_be_in_the_passage() -> None:
     assert only("SenseTime is based in Beijing [1].") == (False, ("beijing",))
     assert only("Alibaba will invest 380 billion RMB [2].") == (True, ())
-    assert only("SenseTime is worth 30.6 billion RMB [1].") == (False, ("rmb",))
+    assert only("SenseTime is worth 30.6 billion RMB [1].") == (False, ("rmb", "yuan"))
+
+
+def test_a_currency_must_be_the_cited_passages_in_any_form() -> None:
+    # Two articles give Alibaba's plan, one in euros and one in dollars; the model took one's
+    # figure and the other's currency (eval q058).
+    euros = "Alibaba prévoit d'investir 50 milliards d'euros sur trois ans."
+    dollars = "Alibaba va investir plus de 50 milliards de dollars."
+    ps = [passage(euros, 0, "a.txt"), passage(dollars, 1, "b.txt")]
+    assert only("Alibaba will invest 50 billion dollars over three years [1].", ps) == (
+        False,
+        ("dollar",),
+    )
+    assert only("Alibaba will invest 50 billion euros (€) over three years [1].", ps) == (True, ())
+    assert only("Alibaba va investir 50 milliards de $ [1].", ps) == (False, ("dollar",))
+    # Re-cited to the passage that states both the figure and the currency.
+    assert repair("Alibaba va investir 50 milliards de dollars [1].", ps).endswith("[2].")
 
 
 # --- uncited sentences ---------------------------------------------------------------------
