@@ -368,17 +368,22 @@ def detect_language(text: str) -> str:
 
 
 def in_other_language(text: str, language: str) -> bool:
-    """Whether ``text`` is plainly not in ``language`` ("fr" or "en"): no sign of it, and at
-    least two of the other. A name alone ("Eddie Wu [1].") has no language.
+    """Whether ``text`` is plainly not in ``language`` ("fr" or "en"): no sign of it and at
+    least two of the other, or at least three of the other and twice as many as of it (the
+    model's English with French words: "SenseTime est actuellement worth 30,6 billion
+    dollars, with a capitalization boursière oscillating around…", eval q061). A name alone
+    ("Eddie Wu [1].") has no language.
 
     >>> in_other_language("SenseTime's sales fell by 58% in the first half [1].", "fr")
     True
     >>> in_other_language("Eddie Wu [1].", "fr"), in_other_language("Les ventes [1].", "fr")
     (False, False)
+    >>> in_other_language("Le PDG est Eddie Wu, selon The Wall Street Journal [1].", "fr")
+    False
     """
     fr, en = _language_signals(_MARKER.sub(" ", text))
     own, other = (fr, en) if language == "fr" else (en, fr)
-    return own == 0 and other >= 2
+    return other >= 2 and (own == 0 or (other >= 3 and other >= 2 * own))
 
 
 def _language_signals(text: str) -> tuple[int, int]:

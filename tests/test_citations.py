@@ -17,6 +17,7 @@ from rag.citations import (
     REFUSALS,
     check,
     detect_language,
+    in_other_language,
     is_refusal,
     names_in,
     normalize,
@@ -361,6 +362,30 @@ def test_not_refusals(text: str) -> None:
 )
 def test_detect_language(text: str, language: str) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("SenseTime's sales fell by 58% in the first half [1].", True),
+        # English with a few French words, to a French question (eval q061, q053).
+        (
+            "SenseTime est actuellement worth 30,6 billion dollars, with a capitalization "
+            "boursière oscillating around 5,9 billion dollars [1]. The company's stock has "
+            "declined by 75% since June 2022 [3].",
+            True,
+        ),
+        ("Alibaba will invest 380 billion yuan, selon the group, in the next three years.", True),
+        # French that quotes an English title or name.
+        ("Le PDG est Eddie Wu, selon The Wall Street Journal [1].", False),
+        ("Selon le Financial Times, the stock is down; le titre a chuté de 75 % [1].", False),
+        ("Eddie Wu [1].", False),
+    ],
+)
+def test_an_answer_in_the_other_language_with_a_few_words_of_the_questions(
+    text: str, other: bool
+) -> None:
+    assert in_other_language(text, "fr") is other
 
 
 # --- property ------------------------------------------------------------------------------
