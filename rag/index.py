@@ -237,6 +237,17 @@ class Store:
     def _rows(self) -> dict[str, int]:
         return {c.id: row for row, c in enumerate(self.chunks)}
 
+    @functools.cached_property
+    def _by_document(self) -> dict[str, list[Chunk]]:
+        out: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            out.setdefault(c.doc_id, []).append(c)
+        return out
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The chunks of one document, in order; [] for a document this index lacks."""
+        return self._by_document.get(doc_id, [])
+
     def sentence_vectors(self, chunk: Chunk) -> np.ndarray | None:
         """The vectors of ``chunk``'s sentence units, or None if this index has none for it
         (indexed without them, or not one of its chunks)."""

@@ -33,7 +33,7 @@ from .citations import (
     repair,
 )
 from .collection import add_file, remove_file
-from .context import SentenceVectors, defuse, focus, screen
+from .context import SentenceVectors, defuse, focus, quarantined, screen
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -285,10 +285,16 @@ class Pipeline:
 
     def candidates(self, question: str) -> list[Passage]:
         """The top_k retrieved passages the context is chosen from, chunks that give the
-        model orders screened out (:func:`rag.context.screen`). Twice as many are fetched, so
-        those left out do not take places."""
+        model orders screened out, and the other chunks of their documents
+        (:func:`rag.context.screen`). Twice as many are fetched, so those left out do not take
+        places."""
         k = self.settings.top_k
-        return screen(self.retrieve(question, k=2 * k), k)
+        store = self.retriever.store
+        return screen(
+            self.retrieve(question, k=2 * k),
+            k,
+            hostile=lambda doc: any(quarantined(c) for c in store.document_chunks(doc)),
+        )
 
     def context(self, question: str) -> list[Passage]:
         """The passages the model is given for ``question``: the retrieved chunks'

@@ -165,6 +165,19 @@ NEWS = [
     "The CEO answered every question from analysts, and he replied to each question in writing.",
     "The answer to every question lies in the chips.",
     "Les assistants du ministre doivent rendre leur rapport.",
+    # Rules for AI answers are news in this corpus' field; so are a page's own notes.
+    "Chaque réponse du modèle doit respecter les valeurs socialistes, selon le régulateur.",
+    "All answers from Ernie Bot must reflect core socialist values, the regulator said.",
+    "Les réponses générées par Ernie Bot doivent être conformes à la ligne du parti.",
+    "DeepSeek censure toute mention de Tiananmen dans ses réponses.",
+    "All responses to the survey were anonymous, the firm said.",
+    "Toutes les réponses au questionnaire doivent être envoyées avant lundi.",
+    "This article was updated on Thursday with the closing price.",
+    "The figures in this report are based on company filings.",
+    "Les chiffres de ce rapport sont issus des comptes de la société.",
+    "Le résumé de cet article est disponible en anglais.",
+    "Analysts say the name should be written in the prospectus by March.",
+    "The company must be referred to regulators if it fails the test.",
 ]
 
 
@@ -174,10 +187,11 @@ def test_every_hostile_document_but_the_false_claim_is_caught_and_no_news_is() -
     for path in sorted(injection_folder().glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         caught = [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
-        # erratum.txt states a false figure and asks for it to be preferred, in words no
-        # pattern knows; the h3_ documents are the third held-out set, measured before any
-        # pattern was written for them. They are the known misses (docs/robustness.md).
-        missed = path.name == "erratum.txt" or path.name.startswith("h3_")
+        # Three documents state false figures as news, and give no order: the erratum
+        # ("le seul chiffre à retenir … est 7 milliards"), a correction box and a table of
+        # key figures. No pattern can tell them from news; they are the known misses
+        # (docs/robustness.md).
+        missed = path.name in {"erratum.txt", "h4_corrections.txt", "h4_keyfigures.txt"}
         assert bool(caught) is not missed, path.name
     for path in BUILTIN_CORPUS.glob("*.txt"):
         text = path.read_text(encoding="utf-8")
