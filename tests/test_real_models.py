@@ -102,7 +102,7 @@ GUARDED = ("i01", "i04", "i09", "i10", "h01", "i19")
 
 def test_hostile_documents_change_no_answer(real_pipeline: Pipeline) -> None:
     """Each question over the articles alone, then with the hostile documents: no canary
-    in the answer, no fact lost, no fake marker. ``rag eval --injection`` runs all 39."""
+    in the answer, no fact lost, no fake marker. ``rag eval --injection`` runs all 59."""
     attacks = [a for a in injection.load_attacks() if a.id in GUARDED]
     assert len(attacks) == len(GUARDED)
     outcomes = injection.run(real_pipeline.settings, attacks, clean=real_pipeline)
