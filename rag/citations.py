@@ -129,9 +129,9 @@ for _line in _EQUIVALENTS:
             _EQUIV.setdefault(_form + _suffix, set()).update(_line.split())
 
 # Currencies, each group one currency in its forms: an answer's currency must be in its cited
-# passage, in any form. The model answered "50 milliards d'euros" over passages in dollars
-# (eval q018, q059), and a lower-case "euros" is no name for the name check to find. Not
-# "livre" (also "delivers").
+# passage, in any form. One article gives Alibaba's plan in euros, another in dollars; the
+# model cited the euro passage for "50 billion dollars" (eval q058), and a lower-case
+# "dollars" is no name for the name check to find. Not "livre" (also "delivers").
 _CURRENCIES = (
     "dollar dollars usd $ us$ hk$",
     "euro euros eur €",
