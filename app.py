@@ -231,7 +231,12 @@ class Chat:
     def documents(self) -> list[tuple[str, str]]:
         """(label, id) pairs for the document list."""
         return [
-            (f"{d.title} ({d.id}, {d.chunks} passages)", d.id) for d in self.pipeline().documents()
+            (
+                f"{d.title} ({d.id}, {d.chunks} passages"
+                + (", set aside: it gives the AI orders)" if d.set_aside else ")"),
+                d.id,
+            )
+            for d in self.pipeline().documents()
         ]
 
     def add(self, paths: Sequence[str], progress: Callable[..., Any]) -> str:
@@ -244,8 +249,15 @@ class Chat:
 
             try:
                 data = Path(path).read_bytes()
-                self.pipeline().add_document(name, data, on_progress=report)
-                notes.append(f"✓ {escape(name)} added")
+                doc_id = self.pipeline().add_document(name, data, on_progress=report)
+                aside = {d.id: d.set_aside for d in self.pipeline().documents()}.get(doc_id)
+                if aside:
+                    notes.append(
+                        f"⚠ {escape(name)} added but set aside, never used in answers: it gives "
+                        f"the AI orders (“{escape(aside[:120])}”)"
+                    )
+                else:
+                    notes.append(f"✓ {escape(name)} added")
             except (RagError, OSError) as exc:
                 notes.append(f"⚠ {escape(name)} not added: {escape(str(exc))}")
         self._refresh()

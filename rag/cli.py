@@ -67,7 +67,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .pipeline import build_index
+    from .pipeline import build_index, get_pipeline
 
     corpus = Path(args.path).expanduser().resolve() if args.path else None
     settings = Settings.from_env(corpus=corpus)
@@ -95,6 +95,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
     if not stats.changed:
         print("  nothing changed")
+    for doc in get_pipeline(settings).documents():
+        if doc.set_aside:
+            print(
+                f"  set aside: {doc.id} is never used in answers, as it gives the AI orders "
+                f'("{doc.set_aside[:120]}")'
+            )
     return 0
 
 

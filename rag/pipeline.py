@@ -33,7 +33,7 @@ from .citations import (
     repair,
 )
 from .collection import add_file, remove_file
-from .context import SentenceVectors, defuse, focus, quarantined, screen
+from .context import SentenceVectors, defuse, first_order, focus, quarantined, screen
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -234,7 +234,14 @@ class Pipeline:
         meta = store.documents
         return [
             IndexedDocument(
-                doc_id, m.get("title", doc_id), m.get("source", ""), counts.get(doc_id, 0)
+                doc_id,
+                m.get("title", doc_id),
+                m.get("source", ""),
+                counts.get(doc_id, 0),
+                next(
+                    (first_order(c) or "" for c in store.document_chunks(doc_id) if quarantined(c)),
+                    "",
+                ),
             )
             for doc_id, m in sorted(meta.items())
         ]

@@ -113,6 +113,9 @@ class IndexedDocument:
     title: str
     source: str
     chunks: int
+    # The sentence that has the document left out of every answer (it gives the model orders:
+    # rag.context.screen); "" for a document answers may use.
+    set_aside: str = ""
 
 
 @dataclass(frozen=True)
