@@ -33,7 +33,7 @@ from .citations import (
     repair,
 )
 from .collection import add_file, remove_file
-from .context import SentenceVectors, defuse, first_order, focus, quarantined, screen
+from .context import SentenceVectors, defuse, first_order, focus, screen
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -114,6 +114,9 @@ class Pipeline:
         self._generator = generator
         self._retriever: Retriever | None = None
         self._sentences: SentenceVectors | None = None
+        # Whether a document gives the model orders, by its content hash: a 100 MB file has
+        # ~170,000 chunks, too many to screen again at every question (rag.context.screen).
+        self._set_aside: dict[str, str] = {}
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
         self._user = load_prompt("answer_user")
@@ -238,13 +241,21 @@ class Pipeline:
                 m.get("title", doc_id),
                 m.get("source", ""),
                 counts.get(doc_id, 0),
-                next(
-                    (first_order(c) or "" for c in store.document_chunks(doc_id) if quarantined(c)),
-                    "",
-                ),
+                self.set_aside(doc_id),
             )
             for doc_id, m in sorted(meta.items())
         ]
+
+    def set_aside(self, doc_id: str) -> str:
+        """The sentence that has document ``doc_id`` left out of every answer because it
+        gives the model orders (:func:`rag.context.screen`), or "" if answers may use it.
+        Worked out once per version of the document."""
+        store = self.retriever.store
+        key = f"{doc_id}\0{store.documents.get(doc_id, {}).get('sha256', '')}"
+        if key not in self._set_aside:
+            chunks = store.document_chunks(doc_id)
+            self._set_aside[key] = next((o for c in chunks if (o := first_order(c))), "")
+        return self._set_aside[key]
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
         """The cited span with the text around it in its chunk: ``(before, cited, after)``,
@@ -296,11 +307,8 @@ class Pipeline:
         (:func:`rag.context.screen`). Twice as many are fetched, so those left out do not take
         places."""
         k = self.settings.top_k
-        store = self.retriever.store
         return screen(
-            self.retrieve(question, k=2 * k),
-            k,
-            hostile=lambda doc: any(quarantined(c) for c in store.document_chunks(doc)),
+            self.retrieve(question, k=2 * k), k, hostile=lambda doc: bool(self.set_aside(doc))
         )
 
     def context(self, question: str) -> list[Passage]:
