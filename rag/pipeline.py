@@ -114,8 +114,7 @@ class Pipeline:
         self._generator = generator
         self._retriever: Retriever | None = None
         self._sentences: SentenceVectors | None = None
-        # Whether a document gives the model orders, by its content hash: a 100 MB file has
-        # ~170,000 chunks, too many to screen again at every question (rag.context.screen).
+        # Whether a document gives the model orders, by its content hash (see set_aside).
         self._set_aside: dict[str, str] = {}
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
@@ -249,12 +248,16 @@ class Pipeline:
     def set_aside(self, doc_id: str) -> str:
         """The sentence that has document ``doc_id`` left out of every answer because it
         gives the model orders (:func:`rag.context.screen`), or "" if answers may use it.
-        Worked out once per version of the document."""
+        Worked out once per version of the document, and only for documents of at most
+        ``_WHOLE_DOCUMENT_CHUNKS`` chunks: screening costs about 1-2 ms a chunk, so a 100 MB
+        file (about 200,000 chunks) would stall a question for minutes. Hostile pages are
+        short; in a longer document only the chunks that give orders are left out."""
         store = self.retriever.store
         key = f"{doc_id}\0{store.documents.get(doc_id, {}).get('sha256', '')}"
         if key not in self._set_aside:
             chunks = store.document_chunks(doc_id)
-            self._set_aside[key] = next((o for c in chunks if (o := first_order(c))), "")
+            found = (o for c in chunks if (o := first_order(c)))
+            self._set_aside[key] = next(found, "") if len(chunks) <= _WHOLE_DOCUMENT_CHUNKS else ""
         return self._set_aside[key]
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
@@ -579,6 +582,11 @@ def _refuses(raw: str) -> bool:
     """Whether a reply is a refusal: the marker, or a refusal in words."""
     return raw.strip().startswith(REFUSAL_MARKER) or is_refusal(raw)
 
+
+# The longest document left out whole when one of its chunks gives the model orders
+# (Pipeline.set_aside): every hostile page of eval/injection/ is one or two chunks, the
+# longest built-in article 17.
+_WHOLE_DOCUMENT_CHUNKS = 50
 
 _PIPELINES: dict[Settings, Pipeline] = {}
 _PIPELINES_LOCK = threading.Lock()
