@@ -250,8 +250,7 @@ class Chat:
             try:
                 data = Path(path).read_bytes()
                 doc_id = self.pipeline().add_document(name, data, on_progress=report)
-                aside = {d.id: d.set_aside for d in self.pipeline().documents()}.get(doc_id)
-                if aside:
+                if aside := self.pipeline().set_aside(doc_id):
                     notes.append(
                         f"⚠ {escape(name)} added but set aside, never used in answers: it gives "
                         f"the AI orders (“{escape(aside[:120])}”)"

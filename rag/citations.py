@@ -521,6 +521,7 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
     text, invalid = _clean_markers(text, len(passages))
     haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
     passage_numbers = [_backing(h) for h in haystacks]
+    passage_currencies = [currencies_in(h) for h in haystacks]
     checks: list[SentenceCheck] = []
     for sentence in _sentences(text):
         cited = tuple(dict.fromkeys(parse_markers(sentence)))
@@ -535,7 +536,9 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
         haystack = "\n".join(haystacks[n - 1] for n in cited)
         missing = sorted(numbers.difference(*(passage_numbers[n - 1] for n in cited)))
         missing += sorted(n for n in names if not _name_found(n, haystack))
-        missing += sorted(currencies_in(sentence) - currencies_in(haystack))
+        missing += sorted(
+            currencies_in(sentence).difference(*(passage_currencies[n - 1] for n in cited))
+        )
         said = re.search(r"[^\W_]", _MARKER.sub("", sentence))  # "[1][2]." states nothing
         checks.append(SentenceCheck(sentence, cited, bool(said) and not missing, tuple(missing)))
     citations = []

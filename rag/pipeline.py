@@ -232,14 +232,13 @@ class Pipeline:
     def documents(self) -> list[IndexedDocument]:
         """The documents in the index, in the order of their ids."""
         store = self.retriever.store
-        counts = collections.Counter(chunk.doc_id for chunk in store.chunks)
         meta = store.documents
         return [
             IndexedDocument(
                 doc_id,
                 m.get("title", doc_id),
                 m.get("source", ""),
-                counts.get(doc_id, 0),
+                len(store.document_chunks(doc_id)),
                 self.set_aside(doc_id),
             )
             for doc_id, m in sorted(meta.items())
@@ -421,7 +420,7 @@ class Pipeline:
         # A draft in the other language is asked for again even when the checks refused it:
         # an English draft of a French question often fails them only on translated words
         # (eval q044). A refusal by the model itself stands.
-        drafted = raw if answer.refused_by in ("unsupported", "not an answer") else answer.text
+        drafted = raw if answer.refused else answer.text
         if answer.refused_by != "model" and in_other_language(drafted, language):
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
