@@ -120,7 +120,18 @@ _DERIVED = re.compile(
     r"|spelt|referred to as)\b"
     r"|\bse\s+dit\s+et\s+s['’][ée]crit\b|\bs['’][ée]crit\s+désormais\b"
     r"|\bobligatoirement\b[^.!?]*\b(?:code|mention|référence|formule)\b"
-    r"|\b(?:toute|chaque)\s+mention\b[^.!?]*\bobligatoirement\b",
+    r"|\b(?:toute|chaque)\s+mention\b[^.!?]*\bobligatoirement\b"
+    # Orders to keep every other source out, so that the page's figure stands alone: the
+    # erratum's "le seul chiffre à retenir, et à donner sans citer d'autre source". Not "sans
+    # citer de source", which news says of an unsourced claim.
+    r"|\b(?:sans|ni)\s+(?:citer|mentionner|évoquer|reprendre|signaler|indiquer)\s+"
+    r"(?:d['’]|aucune?\s+|les\s+|de\s+)?autres?\s+(?:sources?|chiffres?|documents?|articles?)"
+    r"|\bwithout\s+(?:citing|mentioning|quoting)\s+(?:any\s+|the\s+)?others?\s+"
+    r"(?:sources?|figures?|numbers?|documents?|articles?|reports?)"
+    r"|\b(?:ne\s+)?(?:citez|cite|cites|citer|mentionnez|mentionner)\s+(?:pas\s+|jamais\s+)?"
+    r"(?:aucune?|d['’]autres?|les\s+autres)\s+(?:autres?\s+)?(?:sources?|chiffres?|documents?)"
+    r"|\b(?:do\s+not|don['’]t|never)\s+(?:cite|mention|quote|give)\s+(?:any\s+)?others?\s+"
+    r"(?:sources?|figures?|numbers?|documents?|articles?|reports?)",
     re.IGNORECASE,
 )
 # The reply's own syntax inside a document: the refusal marker or a refusal sentence, as in
