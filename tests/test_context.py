@@ -152,6 +152,11 @@ def test_words_count_only_in_chunks_that_name_what_the_question_is_about() -> No
     # "action", "bondi" and "AI" outweigh "Zhipu" and "AI", but that chunk is not about Zhipu.
     assert best("De combien l'action de Zhipu AI a-t-elle bondi ?") == ["z"]
     assert best("De combien l'action a-t-elle bondi ?") == ["a"]  # no name: every chunk counts
+    # A chunk that says "l'entreprise" is about the name its document's title gives (eval
+    # q018: "380 milliards de yuans", in a chunk of the Alibaba article that never says Alibaba).
+    titled = replace(other, title="Zhipu AI bondit à Hong Kong")
+    passages[1] = Passage(titled, 0.8, 1)
+    assert best("De combien l'action de Zhipu AI a-t-elle bondi ?") == ["a"]
 
 
 def test_rare_words_count_more_than_common_ones() -> None:
