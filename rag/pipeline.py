@@ -33,7 +33,7 @@ from .citations import (
     repair,
 )
 from .collection import add_file, remove_file
-from .context import SentenceVectors, defuse, first_order, focus, screen
+from .context import SentenceVectors, defuse, first_order, focus, left_out
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -246,7 +246,7 @@ class Pipeline:
 
     def set_aside(self, doc_id: str) -> str:
         """The sentence that has document ``doc_id`` left out of every answer because it
-        gives the model orders (:func:`rag.context.screen`), or "" if answers may use it.
+        gives the model orders (:func:`rag.context.left_out`), or "" if answers may use it.
         Worked out once per version of the document, and only for documents of at most
         ``_WHOLE_DOCUMENT_CHUNKS`` chunks: screening costs about 1-2 ms a chunk, so a 100 MB
         file (about 200,000 chunks) would stall a question for minutes. Hostile pages are
@@ -304,13 +304,16 @@ class Pipeline:
         )
 
     def candidates(self, question: str) -> list[Passage]:
-        """The top_k retrieved passages the context is chosen from, chunks that give the
-        model orders screened out, and the other chunks of their documents
-        (:func:`rag.context.screen`). Twice as many are fetched, so those left out do not take
-        places."""
-        k = self.settings.top_k
-        return screen(
-            self.retrieve(question, k=2 * k), k, hostile=lambda doc: bool(self.set_aside(doc))
+        """The top_k retrieved passages the context is chosen from, without the chunks that
+        give the model orders nor the other chunks of their documents
+        (:func:`rag.context.left_out`), which are taken out before the rankings are fused."""
+        s = self.settings
+        return self.retriever.search(
+            clean_question(question, max_chars=s.max_question_chars),
+            k=s.top_k,
+            mode=s.retrieval,
+            candidates=s.candidates,
+            skip=lambda chunk: left_out(chunk, lambda doc: bool(self.set_aside(doc))),
         )
 
     def context(self, question: str) -> list[Passage]:

@@ -16,7 +16,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -117,14 +118,40 @@ class Retriever:
         return self._keyword
 
     def search(
-        self, question: str, *, k: int = 5, mode: str = "hybrid", candidates: int = 20
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+        candidates: int = 20,
+        skip: Callable[[Chunk], bool] | None = None,
     ) -> list[Passage]:
-        """The ``k`` best passages, best first, by ``mode`` (see MODES)."""
+        """The ``k`` best passages, best first, by ``mode`` (see MODES). Chunks ``skip``
+        leaves out are taken out of each ranking before the rankings are fused, so they
+        neither take places nor move the others (see :func:`rag.context.left_out`)."""
         if mode not in MODES:
             raise RagError(f"Unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
         if mode == "keyword":
-            return self.keyword.search(question, k)
-        dense = self.store.search(self.embedder.embed_queries([question])[0], max(k, candidates))
+            return _first(lambda n: self.keyword.search(question, n), k, skip)
+        n = max(k, candidates)
+        vector = self.embedder.embed_queries([question])[0]
+        dense = _first(lambda m: self.store.search(vector, m), n, skip)
         if mode == "dense":
             return dense[:k]
-        return fuse([dense, self.keyword.search(question, max(k, candidates))], k)
+        return fuse([dense, _first(lambda m: self.keyword.search(question, m), n, skip)], k)
+
+
+def _first(
+    search: Callable[[int], list[Passage]], n: int, skip: Callable[[Chunk], bool] | None
+) -> list[Passage]:
+    """The first ``n`` passages ``search(m)`` finds that ``skip`` keeps, ranked again from 0;
+    ``search`` is asked for more until it has no more to give."""
+    if skip is None:
+        return search(n)
+    fetch = n
+    while True:
+        found = search(fetch)
+        kept = [p for p in found if not skip(p.chunk)]
+        if len(kept) >= n or len(found) < fetch:
+            return [replace(p, rank=rank) for rank, p in enumerate(kept[:n])]
+        fetch *= 4

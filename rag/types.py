@@ -114,7 +114,7 @@ class IndexedDocument:
     source: str
     chunks: int
     # The sentence that has the document left out of every answer (it gives the model orders:
-    # rag.context.screen); "" for a document answers may use.
+    # rag.context.left_out); "" for a document answers may use.
     set_aside: str = ""
 
 

@@ -66,3 +66,40 @@ def test_modes_find_the_right_article(retriever: Retriever, mode: str) -> None:
 def test_unknown_mode(retriever: Retriever) -> None:
     with pytest.raises(RagError, match="hybrid"):
         retriever.search("x", mode="magic")
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+def test_chunks_left_out_take_no_place(retriever: Retriever, mode: str) -> None:
+    question = "QwQ-32B Alibaba DeepSeek modèle"
+    everything = retriever.search(question, k=40, mode=mode, candidates=40)
+    gone = everything[0].chunk.doc_id
+    kept = retriever.search(question, k=3, mode=mode, skip=lambda c: c.doc_id == gone)
+    assert len(kept) == 3 and [p.rank for p in kept] == [0, 1, 2]
+    assert gone not in {p.chunk.doc_id for p in kept}
+    if mode != "hybrid":  # one ranking: the others keep their order
+        rest = [p.chunk.id for p in everything if p.chunk.doc_id != gone]
+        assert [p.chunk.id for p in kept] == rest[:3]
+
+
+class Ranking:
+    """A store or keyword index that finds the same chunks in the same order for any query."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+
+    def search(self, _query: object, k: int) -> list[Passage]:
+        return [Passage(c, 1.0, rank) for rank, c in enumerate(self.chunks[:k])]
+
+
+def test_chunks_left_out_move_no_other_in_the_fusion() -> None:
+    """A set-aside document must rank the others as if it were not there: it is taken out of
+    each ranking before they are fused. Taken out after, the 30 hostile chunks between A and
+    B in the dense ranking would still push B below A (eval/injection k05 lost its "58 %"
+    that way)."""
+    a, b, y = chunk("a"), chunk("b"), chunk("y")
+    hostile = [Chunk(f"h#{i}", "h", "/h", "H", "x", 0, 1) for i in range(30)]
+    retriever = Retriever(Ranking([a, *hostile, b, y]), FakeEmbedder())  # type: ignore[arg-type]
+    retriever._keyword = Ranking([b, y, a])  # type: ignore[assignment]
+    kept = retriever.search("q", k=3, candidates=40, skip=lambda c: c.doc_id == "h")
+    assert [p.chunk.id for p in kept] == ["b", "a", "y"]
+    assert [p.chunk.id for p in retriever.search("q", k=3, candidates=40)] == ["a", "b", "y"]
