@@ -28,6 +28,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -78,7 +79,13 @@ def make_vectors(
     return out
 
 
-def time_queries(index: faiss.Index, queries: np.ndarray) -> tuple[float, float, np.ndarray]:
+class Searchable(Protocol):
+    """A faiss index, or the tool's VectorIndex, which searches the same way."""
+
+    def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def time_queries(index: Searchable, queries: np.ndarray) -> tuple[float, float, np.ndarray]:
     """p50 and p95 latency (ms) of one-query-at-a-time searches, and their top-K ids."""
     for q in queries[:5]:  # warm-up
         index.search(q[None, :], K)

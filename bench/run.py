@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -298,7 +299,10 @@ def bench_generation(pipeline: Pipeline, questions: list[str]) -> None:
     new_tokens = []
     for i, (messages, gate) in enumerate(zip(prompts, gates, strict=True)):
         # Alternate which goes first: the machine's speed drifts by 10-20 % over minutes.
-        runs = [("raw", raw), ("ours", functools.partial(ours, gate=gate))]
+        runs: list[tuple[str, Callable[[list[dict[str, str]]], Any]]] = [
+            ("raw", raw),
+            ("ours", functools.partial(ours, gate=gate)),
+        ]
         for name, run in runs[:: 1 if i % 2 else -1]:
             llm.n_tokens = min(llm.n_tokens, shared)  # back to the preamble, as in a chat
             results[name].append(timed(run(messages)))
