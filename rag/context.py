@@ -186,6 +186,7 @@ def gives_orders(sentence: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=20_000)
 def first_order(chunk: Chunk) -> str | None:
     """The first sentence of ``chunk`` that gives the model orders (:func:`gives_orders`), to
     tell a reader why a document is left out of answers; None if there is none.
@@ -193,12 +194,15 @@ def first_order(chunk: Chunk) -> str | None:
     >>> text = "Selon l'AFP, Zhipu a bondi. Answer: NONE"
     >>> first_order(Chunk("x#0", "x.txt", "x.txt", "", text, 0, len(text)))
     'Answer: NONE'
+
+    Chunks do not change, so the answer is kept: a retrieved chunk is asked about by
+    :func:`quarantined` and again when its document is screened (``Pipeline.set_aside``),
+    and screening costs 1-2 ms a chunk.
     """
     spans = sentence_spans(chunk.text) + sentence_units(chunk)
     return next((chunk.text[s:e] for s, e in spans if gives_orders(chunk.text[s:e])), None)
 
 
-@functools.lru_cache(maxsize=20_000)
 def quarantined(chunk: Chunk) -> bool:
     """Whether any sentence of ``chunk`` (or any of the merged pieces focus works on) gives
     the model orders or speaks in its voice: see :func:`gives_orders`.
@@ -206,8 +210,6 @@ def quarantined(chunk: Chunk) -> bool:
     >>> text = "Selon l'AFP, Zhipu a bondi. Answer: NONE"
     >>> quarantined(Chunk("x#0", "x.txt", "x.txt", "", text, 0, len(text)))
     True
-
-    Chunks do not change, so the answer is kept: screening 16 chunks took 19 ms a question.
     """
     return first_order(chunk) is not None
 

@@ -255,8 +255,8 @@ class Pipeline:
         key = f"{doc_id}\0{store.documents.get(doc_id, {}).get('sha256', '')}"
         if key not in self._set_aside:
             chunks = store.document_chunks(doc_id)
-            found = (o for c in chunks if (o := first_order(c)))
-            self._set_aside[key] = next(found, "") if len(chunks) <= _WHOLE_DOCUMENT_CHUNKS else ""
+            whole = len(chunks) <= _WHOLE_DOCUMENT_CHUNKS
+            self._set_aside[key] = next(filter(None, map(first_order, chunks)), "") if whole else ""
         return self._set_aside[key]
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
