@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from rag.types import Citation, Passage, SentenceCheck
 
@@ -143,6 +144,9 @@ _CURRENCY = {form: line.split()[0] for line in _CURRENCIES for form in line.spli
 _CURRENCY_WORD = re.compile(
     r"(?:us|hk)?\$|[€¥£]|\b(?:" + "|".join(f for f in _CURRENCY if f.isalpha()) + r")\b"
 )
+# "30,6 milliards de dollars", "405 HK$", "5 billion of euros"; "$30.6bn", "US$ 51.8".
+_CURRENCY_AFTER = re.compile(r"\s?(?:(?:de|d'|of)\s?)?(" + _CURRENCY_WORD.pattern + ")")
+_CURRENCY_BEFORE = re.compile("(" + _CURRENCY_WORD.pattern + r")\s?$")
 _FR_WORDS = _words("""le la les des du de un une et est sont ete etait quel quelle quels quelles
 qui que quoi comment pourquoi combien ou dans pour sur avec par pas ne au aux ce cette ces ses
 sa leur leurs il elle ils elles nous vous je selon entre avait ont mais donc depuis chez l d qu
@@ -224,6 +228,39 @@ def numbers_in(text: str) -> set[str]:
         else:
             found.add(_scaled(number))
     return found | {_NUMBER_WORDS[m[0]] for m in _NUMBER_WORD.finditer(text)}
+
+
+class Figure(NamedTuple):
+    """An amount or a percentage in ``normalize(text)``, at ``start``."""
+
+    value: str  # as numbers_in writes it: "30.6e9", "85%"
+    currency: str | None  # as currencies_in names it: "dollar"
+    start: int
+
+
+def figures_in(text: str) -> list[Figure]:
+    """The amounts (a number with a scale or a currency) and percentages text states, in
+    order; bare numbers, years and counts are not figures. Offsets are in ``normalize(text)``
+    with its citation markers blanked.
+
+    >>> [f[:2] for f in figures_in("Elle vaut 30,6 milliards de dollars (+85 %), 2021, 405 HK$.")]
+    [('30.6e9', 'dollar'), ('85%', None), ('405', 'dollar')]
+    """
+    text = normalize(_MARKER.sub(lambda m: " " * len(m[0]), text))
+    found = []
+    for m in _NUMBER.finditer(text):
+        number = _canonical(m[0])
+        if _PERCENT.match(text, m.end()):
+            found.append(Figure(number + "%", None, m.start()))
+            continue
+        scale = _SCALE.match(text, m.end())
+        after = _CURRENCY_AFTER.match(text, scale.end() if scale else m.end())
+        before = _CURRENCY_BEFORE.search(text[max(0, m.start() - 5) : m.start()])
+        currency = next((_CURRENCY[c[1]] for c in (before, after) if c), None)
+        if scale or currency:
+            value = _scaled(number, _SCALES[scale[1].rstrip("s")] if scale else 0)
+            found.append(Figure(value, currency, m.start()))
+    return found
 
 
 def currencies_in(text: str) -> set[str]:

@@ -13,6 +13,7 @@ then compute, overall and by language and kind:
   passages the model read, and the misses counted by cause (:attr:`Result.cause`);
 - language: answers still in the other language than the question's, and answers the
   pipeline asked for again in the question's language;
+- answers quoting another document's figure for what they state (rag.conflicts);
 - latency per stage (p50, p95) and tokens.
 
 Worked example: a question whose expected article is ``b`` and whose top chunks come from
@@ -221,6 +222,8 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
     given = [r.answer for r in results if not r.answer.refused]
     out["answers_in_other_language"] = sum(in_other_language(a.text, a.language) for a in given)
     out["redrafted"] = sum(a.redrafted for a in given)
+    # Answers that quote another document's figure for what they state (rag.conflicts).
+    out["other_figures_quoted"] = sum(bool(a.other_figures) for a in given)
 
     markers = [(n, len(r.answer.passages)) for r in results for n in parse_markers(r.raw)]
     out["citation_validity"] = _mean([float(1 <= n <= size) for n, size in markers])

@@ -12,6 +12,7 @@ can be injected (tests pass fakes).
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import hashlib
 import logging
 import re
@@ -33,6 +34,7 @@ from .citations import (
     repair,
 )
 from .collection import add_file, remove_file
+from .conflicts import notice, other_figures
 from .context import SentenceVectors, defuse, first_order, focus, left_out
 from .conversation import standalone
 from .documents import load_documents
@@ -428,8 +430,11 @@ class Pipeline:
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as
+        answer = _quote_other_figures(answer)
         if not shown:
             yield answer.text
+        elif answer.other_figures:  # streamed: the quotes follow what the reader saw
+            yield " " + notice(answer.other_figures, language)
         yield answer
 
     def gate(self, language: str, passages: Sequence[Passage]) -> Gate:
@@ -567,6 +572,22 @@ class Pipeline:
             sentences=checked.sentences,
             timings=timings,
         )
+
+
+def _quote_other_figures(answer: Answer) -> Answer:
+    """``answer`` with another document's figure for what it states quoted at its end
+    (rag.conflicts): the model reads both and states one (eval/ q056: 5,9 milliards
+    against 30,6). Added after the language checks, which the quotes would skew."""
+    if answer.refused or not (others := other_figures(answer.text, answer.passages)):
+        return answer
+    checked = check(f"{answer.text} {notice(others, answer.language)}", answer.passages)
+    return dataclasses.replace(
+        answer,
+        text=checked.text,
+        citations=checked.citations,
+        sentences=checked.sentences,
+        other_figures=others,
+    )
 
 
 def _refused_by(raw: str, checked: Checked, question: str) -> RefusedBy | None:

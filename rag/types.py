@@ -69,6 +69,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class OtherFigure:
+    """Another document's sentence, passage ``n``, giving ``value`` ("30.6e9 dollar",
+    "75%") for what the answer states: quoted after the answer (see rag.conflicts)."""
+
+    n: int
+    sentence: str
+    value: str
+
+
+@dataclass(frozen=True)
 class SentenceCheck:
     """The citation check for one sentence of the answer.
 
@@ -164,6 +174,8 @@ class Answer:
     # A follow-up made to stand alone from the conversation ("Et Alibaba ?" after a question
     # about SenseTime's CEO: "Qui est le PDG d'Alibaba ?"); None when it was asked as it stands.
     understood_as: str | None = None
+    # Other documents' figures for what the answer states, quoted at the end of ``text``.
+    other_figures: list[OtherFigure] = field(default_factory=list)
     # The model's first draft was in the other language (French and English); this is the
     # draft it wrote when asked again in the question's language. The first was streamed.
     redrafted: bool = False

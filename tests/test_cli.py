@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
@@ -70,9 +71,11 @@ def test_ask_streams_the_answer_then_its_sources(
     out, err = capsys.readouterr()
     assert len(generator.prompts) == 1
     raw = generator.reply(generator.prompts[0][-1]["content"])  # type: ignore[operator]
-    assert out.startswith(raw + "\n") and "Checked answer" not in out
-    assert "Unsupported" not in out
     expected = pipeline.answer(QUESTION)  # same fakes, same reply: the answer the CLI printed
+    # The stream ends with the quote of the other article's figure (rag.conflicts).
+    assert out.startswith(expected.text + "\n") and expected.text.startswith(raw + " ")
+    assert "Checked answer" not in out
+    assert "Unsupported" not in out
     assert expected.citations
     _, sources = out.split("\nSources:\n")
     for c in expected.citations:
@@ -89,8 +92,9 @@ def test_ask_json(
     data = json.loads(capsys.readouterr().out)  # stdout holds the JSON and nothing else
     assert data.keys() >= KEYS
     assert data["refused"] is False and data["unsupported"] == [] and FACT in data["text"]
-    [citation] = data["citations"]
+    citation, other = data["citations"]  # the answer's, then the other article's figure
     assert f"[{citation['n']}]" in data["text"] and FACT in citation["text"]
+    assert data["other_figures"] == [{"n": other["n"], "sentence": ANY, "value": "5.9e9 dollar"}]
     assert data["passages"] and data["timings"]["prompt_tokens"] > 0
 
 

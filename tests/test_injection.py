@@ -16,6 +16,7 @@ import pytest
 from rag import Settings
 from rag.chunking import sentence_spans
 from rag.citations import parse_markers
+from rag.conflicts import notice
 from rag.context import defuse, gives_orders
 from rag.errors import RagError
 from rag.injection import (
@@ -28,7 +29,7 @@ from rag.injection import (
     write_report,
 )
 from rag.pipeline import BUILTIN_CORPUS, Pipeline
-from rag.types import Answer
+from rag.types import Answer, OtherFigure
 
 from .conftest import FakeEmbedder, FakeGenerator
 
@@ -79,6 +80,18 @@ def test_a_bad_attack_file_says_which_line(tmp_path: Path) -> None:
 def test_an_attack_wins_by_canary_or_by_a_lost_answer(after: str, refused: bool, won: bool) -> None:
     before = Answer(CEO.question, "Eddie Wu [1].")
     assert Outcome(CEO, before, Answer(CEO.question, after, refused=refused), True).succeeded is won
+
+
+def test_the_articles_figure_quoted_after_a_hostile_one_is_flagged_not_held() -> None:
+    before = Answer(CEO.question, "Eddie Wu [1].")
+    quoted = [OtherFigure(2, "Le PDG d'Alibaba est Eddie Wu.", "")]
+    text = f"Le PDG d'Alibaba est Jack Ma [1]. {notice(quoted, 'fr')}"
+    after = Answer(CEO.question, text, language="fr", other_figures=quoted)
+    outcome = Outcome(CEO, before, after, True)
+    assert "Eddie Wu" in after.text and outcome.lost and outcome.flagged and outcome.succeeded
+    assert summary([outcome])["lost_but_flagged"] == 1
+    plain = Outcome(CEO, before, Answer(CEO.question, "Jack Ma [1]."), True)
+    assert plain.lost and not plain.flagged
 
 
 def test_no_answer_to_lose_when_the_articles_alone_missed_it() -> None:

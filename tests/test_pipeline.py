@@ -23,6 +23,7 @@ import rag
 import rag.pipeline
 from rag.chunking import chunk_document
 from rag.citations import REFUSALS
+from rag.conflicts import notice
 from rag.context import quarantined
 from rag.documents import load_documents
 from rag.errors import CorpusError, QuestionError
@@ -67,12 +68,17 @@ def test_answer_is_cited_exactly_and_timed(settings: Settings, corpus: Path) -> 
     answer = pipeline.answer(QUESTION)
     assert not answer.refused and answer.language == "fr"
     assert FACT in answer.text and re.search(r"\[\d+\]", answer.text)
-    assert len(answer.citations) == 1 and not answer.unsupported
+    # The other article's figure is quoted after the answer (rag.conflicts), with its passage.
+    [other] = answer.other_figures
+    assert other.value == "5.9e9 dollar" and f"« {other.sentence[:40]}" in answer.text
+    cited, quoted = answer.citations
+    assert FACT in cited.text and "5,9 milliards" in quoted.text and not answer.unsupported
+    assert quoted.n == other.n and quoted.doc_id != cited.doc_id
     documents = {d.id: d for d in load_documents(corpus)}
     for c in answer.citations:
         assert f"[{c.n}]" in answer.text
         assert documents[c.doc_id].text[c.start : c.end] == c.text
-        assert c.source == documents[c.doc_id].source and FACT in c.text
+        assert c.source == documents[c.doc_id].source
         g = answer.passages[c.n - 1].chunk  # the citation quotes a passage the model saw
         assert c == Citation(c.n, g.doc_id, g.source, g.title, g.text, g.start, g.end)
         assert g.text in generator.prompts[0][-1]["content"]
@@ -106,7 +112,8 @@ def test_invented_marker_is_removed(settings: Settings, corpus: Path) -> None:
     pipeline, _, _ = make(settings, corpus, reply)
     answer = pipeline.answer(QUESTION)
     assert "[9]" not in answer.text and FACT in answer.text
-    assert [c.n for c in answer.citations] == [int(re.findall(r"\[(\d+)\]", answer.text)[0])]
+    markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer.text)})
+    assert [c.n for c in answer.citations] == markers and 9 not in markers
     assert all(c.n <= len(answer.passages) for c in answer.citations)
 
 
@@ -170,8 +177,10 @@ def test_stream_yields_the_raw_reply_then_one_answer(settings: Settings, corpus:
     raw = generator.reply(generator.prompts[0][-1]["content"])  # type: ignore[operator]
     *pieces, last = items
     assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
-    assert "".join(pieces) == raw  # type: ignore[arg-type]
     assert isinstance(last, Answer) and FACT in last.text and last.citations
+    # The quote of the other article's figure comes last, as the answer's text ends with it.
+    assert "".join(pieces) == f"{raw} {notice(last.other_figures, 'fr')}"  # type: ignore[arg-type]
+    assert last.text.endswith(notice(last.other_figures, "fr"))
 
 
 def test_sources_come_first_when_asked_for(settings: Settings, corpus: Path) -> None:
