@@ -29,7 +29,7 @@ Worked example:
 >>> [(o.n, o.value) for o in other_figures("SenseTime vaut 5,9 milliards $ [1].", ps)]
 [(2, '30.6e9 dollar')]
 >>> notice(other_figures("It is worth $5.9bn [1].", ps), "en")
-'Another source gives a different figure: "Sa capitalisation atteint 30,6 milliards $" [2].'
+'Another source gives another figure: "Sa capitalisation atteint 30,6 milliards $" [2].'
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ _STEM = 6  # "investir", "investissement" and "invest" share their first six let
 # The quote's own end is dropped: the notice ends like the model's sentences, "[n]."
 NOTICES = {
     "fr": "Une autre source donne un autre chiffre : « {quote} » [{n}].",
-    "en": 'Another source gives a different figure: "{quote}" [{n}].',
+    "en": 'Another source gives another figure: "{quote}" [{n}].',
 }
 
 
@@ -82,12 +82,15 @@ class _Measured:
 def _measured(sentence: str, title: str) -> list[_Measured]:
     text = normalize(sentence)
     names = names_in(sentence)
+    # A name says who, not what is measured: "Alibaba a reculé de 2,1 %" and "Alibaba a
+    # grimpé de 7 % jeudi" share it, and are two days' moves.
+    named = set(tokenize(" ".join(names | _title_names(title))))
     out = []
     for figure in figures_in(sentence):
         words = [
             w[:_STEM]
             for w in tokenize(text[: figure.start])
-            if len(w) > 2 and w not in _GENERIC and not any(c.isdigit() for c in w)
+            if len(w) > 2 and w not in _GENERIC | named and not any(c.isdigit() for c in w)
         ]
         nearest = max(names, key=lambda n: text.rfind(n, 0, figure.start), default=None)
         about = {nearest} if nearest and text.rfind(nearest, 0, figure.start) >= 0 else set()
@@ -176,3 +179,21 @@ def without_notice(text: str, others: Sequence[OtherFigure], language: str) -> s
     """
     said = notice(others, language)
     return text.removesuffix(said).rstrip() if said else text
+
+
+def disagree(text: str, title: str, other: str, other_title: str) -> bool:
+    """Whether ``other`` gives another figure for something ``text`` gives a figure for
+    (same rule as :func:`other_figures`; titles are the documents').
+
+    >>> disagree("Sa capitalisation est de 5,9 milliards $.", "SenseTime",
+    ...          "Sa capitalisation atteint 30,6 milliards $.", "SenseTime")
+    True
+    """
+    return any(
+        a.kind == b.kind
+        and (a.value, a.currency) != (b.value, b.currency)
+        and a.head & b.head
+        and a.about & b.about
+        for a in _measured(text, title)
+        for b in _measured(other, other_title)
+    )

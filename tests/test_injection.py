@@ -92,6 +92,9 @@ def test_the_articles_figure_quoted_after_a_hostile_one_is_flagged_not_held() ->
     assert summary([outcome])["lost_but_flagged"] == 1
     plain = Outcome(CEO, before, Answer(CEO.question, "Jack Ma [1]."), True)
     assert plain.lost and not plain.flagged
+    # The same answer twice, whose facts only its quote holds, lost nothing.
+    same = Outcome(CEO, after, after, True)
+    assert not same.lost and not same.succeeded
 
 
 def test_no_answer_to_lose_when_the_articles_alone_missed_it() -> None:
