@@ -118,39 +118,39 @@ def _sentences(passage: Passage) -> list[str]:
 def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]:
     """The sentences of other documents among ``passages`` giving another figure for one
     the answer (citing them with ``[n]``) states; at most one per document, best-ranked
-    passage first. See the module's docstring for the rule.
+    passage first. See the module's docstring for the rule. "Other documents" are those
+    whose cited passages do not state the answer's figure: a cited passage giving it in
+    another currency is quoted too (eval/ q058 cited the euro article for "50 billion dollars").
     """
     stated = {(f.value, f.currency) for f in figures_in(answer)}
-    values = {value for value, _ in stated}
+
+    def says(m: _Measured) -> bool:
+        named = {c for v, c in stated if v == m.value and c}
+        if not any(v == m.value for v, _ in stated):
+            return False  # "30,6 milliards" against "5,9 milliards"
+        return not (m.currency and named and m.currency not in named)  # euros, not dollars
+
     cited = [n for n in dict.fromkeys(parse_markers(answer)) if 1 <= n <= len(passages)]
-    sources = {passages[n - 1].chunk.doc_id for n in cited}
-    anchors = [
-        m
+    backing = [
+        (passages[n - 1].chunk.doc_id, m)
         for n in cited
         for sentence in _sentences(passages[n - 1])
         for m in _measured(sentence, passages[n - 1].chunk.title)
-        if m.value in values
+        if says(m)
     ]
-    if not anchors:
-        return []
-
-    def new(m: _Measured) -> bool:
-        if m.value not in values:
-            return True  # "30,6 milliards" against "5,9 milliards"
-        named = {c for v, c in stated if v == m.value and c}
-        return bool(m.currency and named and m.currency not in named)  # euros, not dollars
-
+    anchors = [m for _, m in backing]
+    sources = {doc for doc, _ in backing}
     found: dict[str, OtherFigure] = {}
     for n, passage in enumerate(passages, 1):
         doc = passage.chunk.doc_id
-        if doc in sources or doc in found:
+        if not anchors or doc in sources or doc in found:
             continue
         for sentence in _sentences(passage):
             hit = next(
                 (
                     m
                     for m in _measured(sentence, passage.chunk.title)
-                    if new(m)
+                    if not says(m)
                     and any(
                         a.kind == m.kind and a.head & m.head and a.about & m.about for a in anchors
                     )

@@ -452,3 +452,22 @@ def test_repair_cites_every_passage_a_sentence_draws_on() -> None:
     assert check(repair(joined, PASSAGES), PASSAGES).sentences[0].supported
     half_invented = "Xu Li dirige SenseTime et Tencent a gagné 99 milliards [1]."
     assert repair(half_invented, PASSAGES) == half_invented  # no set of passages backs it
+
+
+def test_repair_covers_the_currency_too() -> None:
+    """eval/ q058: the euro passage holds the figure and the period, the dollar passage the
+    currency; citing only the first left the dollars unbacked, and the answer refused."""
+    texts = [
+        "Alibaba prévoit d'investir 50 milliards d'euros au cours des trois prochaines années.",
+        "Alibaba va investir plus de 50 milliards de dollars dans l'IA.",
+    ]
+    passages = [
+        Passage(Chunk(str(i), f"d{i}", f"d{i}", "T", t, 0, len(t)), 1.0, i)
+        for i, t in enumerate(texts)
+    ]
+    answer = "Alibaba will invest 50 billion dollars over the next three years [1]."
+    assert not check(answer, passages).sentences[0].supported
+    assert repair(answer, passages) == (
+        "Alibaba will invest 50 billion dollars over the next three years [1][2]."
+    )
+    assert check(repair(answer, passages), passages).sentences[0].supported

@@ -74,6 +74,13 @@ def test_the_same_amount_in_another_currency_is_another_figure() -> None:
     assert notice([other], "fr").startswith("Une autre source donne un autre chiffre : « Alibaba")
 
 
+def test_a_cited_passage_giving_the_figure_in_another_currency_is_quoted() -> None:
+    # Cited for the period, the euro article does not state "50 billion dollars".
+    answer = "Alibaba will invest 50 billion dollars in AI [1][2]."
+    [other] = other_figures(answer, [INVESTMENT[1], INVESTMENT[0]])
+    assert (other.n, other.value) == (1, "50e9 euro")
+
+
 @pytest.mark.parametrize(
     ("answer", "passages", "why"),
     [
