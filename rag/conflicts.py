@@ -8,7 +8,8 @@ the answer gets a closing sentence quoting it, cited like any other.
 A passage sentence gives "another figure for the same thing" when, measured on the
 passages (never on the answer, whose wording the model chose):
 
-- it comes from a document none of the answer's citations comes from ("another source");
+- it comes from another document ("another source") than those whose cited passages state
+  the answer's figure;
 - it states an amount or a percentage the answer does not state, of the same kind as a
   figure the answer states (an amount for an amount, a percentage for a percentage), or
   the same amount in another currency (50 milliards d'euros against 50 milliards de
@@ -77,6 +78,10 @@ class _Measured:
     @property
     def kind(self) -> str:
         return "percent" if self.value.endswith("%") else "amount"
+
+    def same_thing(self, other: _Measured) -> bool:
+        """Same kind of figure, a measure word in common, about the same name."""
+        return bool(self.kind == other.kind and self.head & other.head and self.about & other.about)
 
 
 def _measured(sentence: str, title: str) -> list[_Measured]:
@@ -150,10 +155,7 @@ def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]
                 (
                     m
                     for m in _measured(sentence, passage.chunk.title)
-                    if not says(m)
-                    and any(
-                        a.kind == m.kind and a.head & m.head and a.about & m.about for a in anchors
-                    )
+                    if not says(m) and any(a.same_thing(m) for a in anchors)
                 ),
                 None,
             )
@@ -179,21 +181,3 @@ def without_notice(text: str, others: Sequence[OtherFigure], language: str) -> s
     """
     said = notice(others, language)
     return text.removesuffix(said).rstrip() if said else text
-
-
-def disagree(text: str, title: str, other: str, other_title: str) -> bool:
-    """Whether ``other`` gives another figure for something ``text`` gives a figure for
-    (same rule as :func:`other_figures`; titles are the documents').
-
-    >>> disagree("Sa capitalisation est de 5,9 milliards $.", "SenseTime",
-    ...          "Sa capitalisation atteint 30,6 milliards $.", "SenseTime")
-    True
-    """
-    return any(
-        a.kind == b.kind
-        and (a.value, a.currency) != (b.value, b.currency)
-        and a.head & b.head
-        and a.about & b.about
-        for a in _measured(text, title)
-        for b in _measured(other, other_title)
-    )

@@ -19,7 +19,6 @@ import numpy as np
 
 from .chunking import sentence_spans, sentence_units
 from .citations import REFUSAL_MARKER, REFUSALS, names_in
-from .conflicts import disagree
 from .embeddings import Embedder
 from .retrieval import tokenize
 from .types import Chunk, Passage
@@ -303,7 +302,6 @@ def focus(
     idf: Callable[[str], float] | None = None,
     cache: SentenceVectors | None = None,
     stored: Callable[[Chunk], np.ndarray | None] | None = None,
-    rivals: int = 0,
 ) -> list[Passage]:
     """Keep the ``max_sentences`` sentences of ``passages`` that best match each part of
     ``question`` (:func:`question_parts`).
@@ -326,9 +324,6 @@ def focus(
     (2026-11-23, docs/evaluation.md): the lexical term at 0.3 takes 57 to 60 (held-out
     set: 13 to 15 of 16) for 10 % more text; with the parts too, 65, for 32 % more text;
     counting words only in chunks that name the question's subject, 64 (held-out 15).
-    ``rivals`` adds up to that many sentences from other documents giving another figure
-    for what a kept sentence gives a figure for (:func:`rag.conflicts.disagree`), so the
-    model reads both sides of a disagreement.
     Kept sentences that follow each other in one chunk become one passage;
     passages come best first. ``max_sentences=0`` returns ``passages`` unchanged.
     Hostile chunks are not its business: ``Pipeline.candidates`` leaves them out first
@@ -353,8 +348,6 @@ def focus(
     if idf is not None and lexical_weight:
         scores += lexical_weight * _word_share(question, units, idf)
     best = [int(i) for i in np.argsort(-scores, kind="stable")[:n]]
-    if rivals:
-        best += _rivals(units, best, scores, rivals)
     keep = sorted(
         {
             j
@@ -380,27 +373,6 @@ def focus(
         Passage(_sub_chunk(p.chunk, s, e), score, rank)
         for rank, (p, s, e, score) in enumerate(groups)
     ]
-
-
-def _rivals(
-    units: Sequence[tuple[Passage, int, int]], best: list[int], scores: np.ndarray, limit: int
-) -> list[int]:
-    """Up to ``limit`` units from other documents giving another figure for what a kept
-    unit gives a figure for (rag.conflicts.disagree), the best-scored first."""
-    found: list[int] = []
-    for i in best:
-        p, s, e = units[i]
-        others = [
-            j
-            for j, (q, qs, qe) in enumerate(units)
-            if q.chunk.doc_id != p.chunk.doc_id
-            and j not in best
-            and j not in found
-            and disagree(p.chunk.text[s:e], p.chunk.title, q.chunk.text[qs:qe], q.chunk.title)
-        ]
-        if others:
-            found.append(max(others, key=lambda j: float(scores[j])))
-    return found[:limit]
 
 
 # ", and which …" / ", et en quelle année …": a second question asked in the same sentence.

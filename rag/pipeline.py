@@ -346,7 +346,6 @@ class Pipeline:
             self.embedder,
             max_sentences=s.context_sentences,
             lexical_weight=s.context_lexical_weight,
-            rivals=s.context_rivals,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
             idf=self.retriever.keyword.idf if s.context_lexical_weight else None,
             cache=cache,

@@ -67,10 +67,6 @@ class Settings:
     # of 64 answerable questions of 72 reach the context at 0.3, 61 at 0 (57 with neither this
     # nor three sentences per part of a two-part question); docs/evaluation.md.
     context_lexical_weight: float = 0.3
-    # Sentences from other documents added to the context because they give another figure
-    # for what a chosen sentence gives a figure for (rag/context.py, rag/conflicts.py), so the
-    # model sees both sides; measured on eval/ in docs/evaluation.md.
-    context_rivals: int = 0
     # Embed each chunk's sentences when indexing (rag/index.py, UnitVectors), so choosing the
     # context needs no embedding even the first time a chunk is retrieved. Measured on the
     # built-in articles (2 cores): choosing the context took 1.1 s p50 over the 90 evaluation

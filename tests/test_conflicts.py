@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import check, figures_in
-from rag.conflicts import disagree, notice, other_figures
+from rag.conflicts import notice, other_figures
 from rag.types import Chunk, Passage
 
 SENSETIME_A = "SenseTime, autrefois le chouchou du secteur chinois de l'intelligence…"
@@ -136,8 +136,14 @@ def test_figures_are_amounts_and_percentages_with_their_currency() -> None:
 
 
 def test_a_name_before_two_figures_is_not_what_they_measure() -> None:
-    fell = "Les actions de Tencent ont chuté de 2,6 % tandis qu'Alibaba a reculé de 2,1 %."
+    fell = passage(
+        "e.txt",
+        "Les startups d'IA",
+        "Les actions de Tencent ont chuté de 2,6 % et Alibaba de 2,1 %.",
+    )
     revenue = "Quelques jours après, Alibaba a annoncé une hausse de 8 % de son chiffre d'affaires."
-    assert not disagree(fell, "Les startups d'IA", revenue, "L'action Alibaba bondit")
     rose = "L'action du géant chinois Alibaba a grimpé de plus de 7% jeudi."
-    assert disagree(fell, "Les startups d'IA", rose, "L'action Alibaba bondit")  # its share
+    answer = "Alibaba fell 2.1% [1]."
+    assert other_figures(answer, [fell, passage("f.txt", "Alibaba", revenue)]) == []
+    [other] = other_figures(answer, [fell, passage("f.txt", "Alibaba", rose)])  # its share
+    assert other.value == "7%"
