@@ -35,6 +35,7 @@ Worked example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,8 @@ _GENERIC = frozenset(
 )
 _STEM = 6  # "investir", "investissement" and "invest" share their first six letters
 
+# A document's own "[12]" in a quote would read as a citation of passage 12: it is shown "(12)".
+_MARKERS = re.compile(r"[\[【]\s*(\d[\d\s,;–-]*?)\s*[\]】]")
 # The quote's own end is dropped: the notice ends like the model's sentences, "[n]."
 NOTICES = {
     "fr": "Une autre source donne un autre chiffre : « {quote} » [{n}].",
@@ -169,7 +172,10 @@ def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]
 def notice(others: Sequence[OtherFigure], language: str) -> str:
     """The closing sentences that quote ``others`` in ``language`` ("fr" or "en"), or ""."""
     template = NOTICES.get(language, NOTICES["en"])
-    return " ".join(template.format(quote=o.sentence.rstrip(" .!?…"), n=o.n) for o in others)
+    return " ".join(
+        template.format(quote=_MARKERS.sub(r"(\1)", o.sentence).rstrip(" .!?…"), n=o.n)
+        for o in others
+    )
 
 
 def without_notice(text: str, others: Sequence[OtherFigure], language: str) -> str:

@@ -68,6 +68,17 @@ def test_another_articles_value_is_quoted_with_its_passage() -> None:
     assert [s.supported for s in checked.sentences] == [True, True]
 
 
+def test_a_documents_own_markers_in_a_quote_cite_nothing() -> None:
+    wiki = passage(
+        "w.txt", SENSETIME_B, "Sa capitalisation boursière atteint 30,6 milliards $ [12]."
+    )
+    answer = "SenseTime vaut 5,9 milliards de dollars [1]."
+    [other] = other_figures(answer, [MARKET_VALUE[0], wiki])
+    text = f"{answer} {notice([other], 'fr')}"
+    assert text.endswith("30,6 milliards $ (12) » [2].")
+    assert check(text, [MARKET_VALUE[0], wiki]).invalid == []
+
+
 def test_the_same_amount_in_another_currency_is_another_figure() -> None:
     [other] = other_figures("Alibaba investira 50 milliards de dollars [1].", INVESTMENT)
     assert (other.n, other.value) == (2, "50e9 euro")
