@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -207,6 +207,27 @@ def _scaled(number: str, exponent: int = 0) -> str:
     return _canonical(format(value.scaleb(-shown), "f")) + (f"e{shown}" if shown else "")
 
 
+class _Number(NamedTuple):
+    value: str  # "30.6e9", "85%", "2021"
+    start: int
+    end: int  # after its scale word, where a currency may follow
+    bare: bool  # neither a percentage nor scaled
+
+
+def _read(norm: str) -> Iterator[_Number]:
+    """Each number of normalised text with its value, as :func:`numbers_in` and
+    :func:`figures_in` read it."""
+    for m in _NUMBER.finditer(norm):
+        number = _canonical(m[0])
+        if _PERCENT.match(norm, m.end()):
+            yield _Number(number + "%", m.start(), m.end(), False)
+        elif scale := _SCALE.match(norm, m.end()):
+            value = _scaled(number, _SCALES[scale[1].rstrip("s")])
+            yield _Number(value, m.start(), scale.end(), False)
+        else:
+            yield _Number(_scaled(number), m.start(), m.end(), True)
+
+
 def numbers_in(text: str) -> set[str]:
     """Numbers stated in text, normalised; citation markers and model names are not numbers.
     A percentage keeps its sign ("85%"), so it backs only a percentage: on eval/ the model
@@ -218,15 +239,7 @@ def numbers_in(text: str) -> set[str]:
     ['2021', '3', '30.6e9', '85%']
     """
     text = normalize(_MARKER.sub(" ", text))
-    found = set()
-    for m in _NUMBER.finditer(text):
-        number = _canonical(m[0])
-        if _PERCENT.match(text, m.end()):
-            found.add(number + "%")
-        elif scale := _SCALE.match(text, m.end()):
-            found.add(_scaled(number, _SCALES[scale[1].rstrip("s")]))
-        else:
-            found.add(_scaled(number))
+    found = {n.value for n in _read(text)}
     return found | {_NUMBER_WORDS[m[0]] for m in _NUMBER_WORD.finditer(text)}
 
 
@@ -240,26 +253,22 @@ class Figure(NamedTuple):
 
 def figures_in(text: str) -> list[Figure]:
     """The amounts (a number with a scale or a currency) and percentages text states, in
-    order; bare numbers, years and counts are not figures. Offsets are in ``normalize(text)``
-    with its citation markers blanked.
+    order; bare numbers, years, counts and citation markers are not figures. Offsets are in
+    ``normalize(text)`` (a marker's number is left in place: no unit follows it).
 
-    >>> [f[:2] for f in figures_in("Elle vaut 30,6 milliards de dollars (+85 %), 2021, 405 HK$.")]
+    >>> [f[:2] for f in figures_in("30,6 milliards de dollars (+85 %), 2021, 405 HK$ [3].")]
     [('30.6e9', 'dollar'), ('85%', None), ('405', 'dollar')]
     """
-    text = normalize(_MARKER.sub(lambda m: " " * len(m[0]), text))
+    norm = normalize(text)
     found = []
-    for m in _NUMBER.finditer(text):
-        number = _canonical(m[0])
-        if _PERCENT.match(text, m.end()):
-            found.append(Figure(number + "%", None, m.start()))
-            continue
-        scale = _SCALE.match(text, m.end())
-        after = _CURRENCY_AFTER.match(text, scale.end() if scale else m.end())
-        before = _CURRENCY_BEFORE.search(text[max(0, m.start() - 5) : m.start()])
+    for n in _read(norm):
+        after = _CURRENCY_AFTER.match(norm, n.end)
+        before = _CURRENCY_BEFORE.search(norm[max(0, n.start - 5) : n.start])
         currency = next((_CURRENCY[c[1]] for c in (before, after) if c), None)
-        if scale or currency:
-            value = _scaled(number, _SCALES[scale[1].rstrip("s")] if scale else 0)
-            found.append(Figure(value, currency, m.start()))
+        if n.value.endswith("%"):
+            found.append(Figure(n.value, None, n.start))
+        elif not n.bare or currency:
+            found.append(Figure(n.value, currency, n.start))
     return found
 
 

@@ -35,12 +35,12 @@ Worked example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .chunking import sentence_spans
 from .citations import FUNCTION_WORDS, figures_in, names_in, normalize, parse_markers
+from .context import defuse
 from .retrieval import tokenize
 from .types import OtherFigure, Passage
 
@@ -62,8 +62,6 @@ _GENERIC = frozenset(
 )
 _STEM = 6  # "investir", "investissement" and "invest" share their first six letters
 
-# A document's own "[12]" in a quote would read as a citation of passage 12: it is shown "(12)".
-_MARKERS = re.compile(r"[\[【]\s*(\d[\d\s,;–-]*?)\s*[\]】]")
 # The quote's own end is dropped: the notice ends like the model's sentences, "[n]."
 NOTICES = {
     "fr": "Une autre source donne un autre chiffre : « {quote} » [{n}].",
@@ -89,10 +87,10 @@ class _Measured:
 
 def _measured(sentence: str, title: str) -> list[_Measured]:
     text = normalize(sentence)
-    names = names_in(sentence)
+    names, in_title = names_in(sentence), _title_names(title)
     # A name says who, not what is measured: "Alibaba a reculé de 2,1 %" and "Alibaba a
     # grimpé de 7 % jeudi" share it, and are two days' moves.
-    named = set(tokenize(" ".join(names | _title_names(title))))
+    named = set(tokenize(" ".join(names | in_title)))
     out = []
     for figure in figures_in(sentence):
         words = [
@@ -107,7 +105,7 @@ def _measured(sentence: str, title: str) -> list[_Measured]:
                 figure.value,
                 figure.currency,
                 frozenset(words[-HEAD_WORDS:]),
-                frozenset(about or _title_names(title)),
+                frozenset(about or in_title),
             )
         )
     return out
@@ -170,11 +168,12 @@ def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]
 
 
 def notice(others: Sequence[OtherFigure], language: str) -> str:
-    """The closing sentences that quote ``others`` in ``language`` ("fr" or "en"), or ""."""
+    """The closing sentences that quote ``others`` in ``language`` ("fr" or "en"), or "".
+    Each quote is shown as the model read it (:func:`rag.context.defuse`): a document's own
+    "[12]" would otherwise read as a citation of passage 12."""
     template = NOTICES.get(language, NOTICES["en"])
     return " ".join(
-        template.format(quote=_MARKERS.sub(r"(\1)", o.sentence).rstrip(" .!?…"), n=o.n)
-        for o in others
+        template.format(quote=defuse(o.sentence).rstrip(" .!?…"), n=o.n) for o in others
     )
 
 
