@@ -20,6 +20,7 @@ from .errors import (
     QuestionError,
     RagError,
     ServerError,
+    SettingsError,
 )
 from .settings import Settings
 from .types import (
@@ -54,6 +55,7 @@ __all__ = [
     "SentenceCheck",
     "ServerError",
     "Settings",
+    "SettingsError",
     "Sources",
     "Timings",
     "answer",

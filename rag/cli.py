@@ -18,7 +18,8 @@ import textwrap
 from pathlib import Path
 
 from .errors import RagError
-from .settings import Settings, default_home
+from .settings import RETRIEVAL_MODES as MODES
+from .settings import Settings, default_home, parse_changes
 from .types import Answer
 
 EXIT_ERROR = 2
@@ -173,13 +174,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         questions = questions[: args.subset]
     if not questions:
         raise RagError("No question matches those filters")
-    modes = args.compare.split(",") if args.compare else [args.mode or Settings().retrieval]
+    # The questions are about the built-in articles: no remembered folder here.
+    corpus = Path(args.corpus).expanduser().resolve() if args.corpus else None
+    base = Settings.from_env(corpus=corpus, retrieval=args.mode, top_k=args.k)
     runs, details = {}, {}
-    for mode in modes:
-        # The questions are about the built-in articles: no remembered folder here.
-        corpus = Path(args.corpus).expanduser().resolve() if args.corpus else None
-        settings = Settings.from_env(corpus=corpus, retrieval=mode, top_k=args.k)
-        label = f"{mode}"
+    for label, settings in configurations(args.compare, base):
 
         def progress(done: int, total: int, result: object, label: str = label) -> None:
             ok = getattr(result, "ok", None)
@@ -212,6 +211,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     print(f"Report: {md} and {js}")
     return 0
+
+
+def configurations(compare: str | None, base: Settings) -> list[tuple[str, Settings]]:
+    """The configurations ``rag eval --compare`` runs side by side, each with its label.
+
+    Configurations are separated by commas. Each is ``default``, a retrieval mode, or
+    settings written ``name=value`` and joined by ``+`` (a mode may join them too), applied
+    over ``base``:
+
+    >>> for label, s in configurations("default, dense, keyword+chunk_size=400", Settings()):
+    ...     print(label, s.retrieval, s.chunk_size)
+    default hybrid 600
+    dense dense 600
+    keyword+chunk_size=400 keyword 400
+    """
+    if not compare:
+        return [(base.retrieval, base)]
+    chosen: list[tuple[str, Settings]] = []
+    for entry in (e.strip() for e in compare.split(",")):
+        parts = [p.strip() for p in entry.split("+")]
+        modes = [p for p in parts if p in MODES]
+        named = "+".join(p for p in parts if p not in MODES and p != "default")
+        if not entry or len(modes) > 1 or ("default" in parts and len(parts) > 1):
+            raise RagError(
+                f"--compare: {entry!r} is not a configuration; write default, a retrieval mode "
+                f"({', '.join(MODES)}) or name=value settings joined by +, e.g. "
+                "dense,chunk_size=400+chunk_overlap=80"
+            )
+        changes = {"retrieval": modes[0]} if modes else {}
+        settings = base.replace(**changes, **parse_changes(named))
+        if entry in (label for label, _ in chosen):
+            raise RagError(f"--compare: {entry!r} is given twice")
+        chosen.append((entry, settings))
+    return chosen
 
 
 def _eval_injection(args: argparse.Namespace) -> int:
@@ -283,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")
     p.add_argument("-k", type=int, help="passages given to the model")
-    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
+    p.add_argument("--mode", choices=MODES, help="retrieval mode")
     p.add_argument(
         "--generator",
         help="'llama-cpp', 'llama-cpp:<file.gguf>', 'transformers:<path>', or 'openai:<model>' "
@@ -301,8 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", help="only questions of this kind")
     p.add_argument("--subset", type=int, help="only the first N questions (after filters)")
     p.add_argument("-k", type=int, help="chunks retrieved (and the k of hit@k, recall@k)")
-    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
-    p.add_argument("--compare", help="comma-separated retrieval modes to run side by side")
+    p.add_argument("--mode", choices=MODES, help="retrieval mode")
+    p.add_argument(
+        "--compare",
+        help="configurations to run side by side, separated by commas: default, a retrieval "
+        "mode, or settings name=value joined by + (e.g. 'default,dense,chunk_size=400+"
+        "chunk_overlap=80,top_k=5')",
+    )
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval, no answers")
     p.add_argument(
         "--injection",

@@ -8,6 +8,11 @@ class RagError(Exception):
     """Base class: catch this to handle every error of the library."""
 
 
+class SettingsError(RagError, ValueError):
+    """A setting (a ``RAG_*`` variable, a ``name=value`` change) has no such name, or a value
+    of the wrong type."""
+
+
 class QuestionError(RagError, ValueError):
     """The question is empty, too long or otherwise unusable."""
 

@@ -152,9 +152,17 @@ class Pipeline:
 
     @property
     def index_dir(self) -> Path:
-        """One index folder per (corpus folder, embedder)."""
-        key = hashlib.sha256(f"{self.corpus}|{self.settings.embedder}".encode()).hexdigest()[:12]
-        return self.settings.home_dir / "indexes" / f"{self.corpus.name}-{key}"
+        """One index folder per corpus folder, embedder and way of cutting the documents
+        (chunk size and overlap, sentence vectors), so that trying another chunk size, or
+        ``rag eval --compare`` comparing several, does not rebuild the usual index back and
+        forth. The default cutting keeps the key indexes have always had."""
+        s = self.settings
+        key = f"{self.corpus}|{s.embedder}"
+        cutting = (s.chunk_size, s.chunk_overlap, s.index_sentences)
+        if cutting != _DEFAULT_CUTTING:
+            key += "|{}/{}/{}".format(*cutting)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        return s.home_dir / "indexes" / f"{self.corpus.name}-{digest}"
 
     @property
     def embedder(self) -> Embedder:
@@ -605,6 +613,8 @@ def _refuses(raw: str) -> bool:
     """Whether a reply is a refusal: the marker, or a refusal in words."""
     return raw.strip().startswith(REFUSAL_MARKER) or is_refusal(raw)
 
+
+_DEFAULT_CUTTING = (Settings.chunk_size, Settings.chunk_overlap, Settings.index_sentences)
 
 # The longest document left out whole when one of its chunks gives the model orders
 # (Pipeline.set_aside): every hostile page of eval/injection/ is one or two chunks, the

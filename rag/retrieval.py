@@ -24,9 +24,9 @@ import numpy as np
 from .embeddings import Embedder
 from .errors import RagError
 from .index import Store
+from .settings import RETRIEVAL_MODES as MODES
 from .types import Chunk, Passage
 
-MODES = ("hybrid", "dense", "keyword")
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very top ranks
 
 # Elided articles and pronouns: "l'action" -> "action", "qu'il" -> "il".

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import SettingsError
+
 
 def default_home() -> Path:
     """Where indexes and assembled model files live (``RAG_HOME`` or ~/.cache/rag)."""
@@ -24,6 +26,10 @@ def default_home() -> Path:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "rag"
+
+
+# How passages are found: dense and keyword (BM25) search fused, or either alone.
+RETRIEVAL_MODES = ("hybrid", "dense", "keyword")
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,25 @@ class Settings:
     # Questions longer than this are refused with a QuestionError.
     max_question_chars: int = 2000
 
+    def __post_init__(self) -> None:
+        # Values that would otherwise fail deep inside a run, after minutes of indexing.
+        modes = ", ".join(RETRIEVAL_MODES)
+        rules = {
+            "retrieval": (self.retrieval in RETRIEVAL_MODES, f"use one of {modes}"),
+            "chunk_size": (self.chunk_size >= 1, "give at least 1"),
+            "chunk_overlap": (
+                0 <= self.chunk_overlap < self.chunk_size,
+                f"give 0 or more, below chunk_size ({self.chunk_size})",
+            ),
+            "top_k": (self.top_k >= 1, "give at least 1"),
+            "context_sentences": (self.context_sentences >= 0, "give 0 (whole chunks) or more"),
+        }
+        problems = [
+            f"{k}={getattr(self, k)!r}: {rule}" for k, (ok, rule) in rules.items() if not ok
+        ]
+        if problems:
+            raise SettingsError("; ".join(problems))
+
     @property
     def home_dir(self) -> Path:
         return self.home if self.home is not None else default_home()
@@ -137,18 +162,53 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = os.environ.get(f"RAG_{f.name.upper()}")
-            if raw is None:
-                continue
-            default = getattr(cls(), f.name)
-            if isinstance(default, bool):
-                values[f.name] = raw.lower() in {"1", "true", "yes"}
-            elif isinstance(default, int):
-                values[f.name] = int(raw)
-            elif isinstance(default, float):
-                values[f.name] = float(raw)
-            elif f.name in {"corpus", "home"}:
-                values[f.name] = Path(raw).expanduser()
-            else:
-                values[f.name] = raw
+            if raw is not None:
+                values[f.name] = cls.read(f.name, raw, source=f"RAG_{f.name.upper()}")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @classmethod
+    def read(cls, name: str, raw: str, *, source: str | None = None) -> Any:
+        """``raw`` read as the value of the field ``name``, typed like its default; a
+        SettingsError names ``source`` (the field by default) when it cannot be.
+
+        >>> Settings.read("top_k", "5"), Settings.read("index_sentences", "no")
+        (5, False)
+        """
+        where = source or name
+        if name not in _FIELDS:
+            raise SettingsError(f"{where}: no such setting; the settings are {', '.join(_FIELDS)}")
+        default = getattr(cls(), name)
+        if isinstance(default, bool):
+            if raw.lower() not in _BOOLEANS:
+                raise SettingsError(f"{where}={raw!r}: write true or false")
+            return _BOOLEANS[raw.lower()]
+        try:
+            if isinstance(default, int):
+                return int(raw)
+            if isinstance(default, float):
+                return float(raw)
+        except ValueError:
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            raise SettingsError(f"{where}={raw!r}: give {kind}, e.g. {default}") from None
+        return Path(raw).expanduser() if name in {"corpus", "home"} else raw
+
+
+def parse_changes(text: str) -> dict[str, Any]:
+    """Changes to the Settings written ``name=value``, several joined by ``+``, as
+    ``rag eval --compare`` takes them for one configuration.
+
+    >>> parse_changes("chunk_size=400+chunk_overlap=80")
+    {'chunk_size': 400, 'chunk_overlap': 80}
+    """
+    changes: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split("+"))):
+        name, equals, raw = part.partition("=")
+        if not equals or not name.strip():
+            raise SettingsError(f"{part!r}: write a setting as name=value, e.g. top_k=5")
+        changes[name.strip()] = Settings.read(name.strip(), raw.strip())
+    return changes
+
+
+_FIELDS = tuple(f.name for f in fields(Settings))
+_BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}

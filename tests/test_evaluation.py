@@ -25,6 +25,7 @@ from rag.evaluation import (
     score,
     write_report,
 )
+from rag.index import load_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Chunk, Passage, SentenceCheck
@@ -216,3 +217,78 @@ def test_rag_eval_command(
     out = capsys.readouterr().out
     assert "dense: questions=2" in out and "keyword: questions=2" in out
     assert "| retrieval_hit@5 |" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_scoring_retrieval_only_counts_the_facts_that_reach_the_model(
+    settings: Settings, corpus: Path
+) -> None:
+    # q003's fact (2,4 milliards) is in one chunk of 52. Retrieving them all, the facts are in
+    # the top 60 and in the context (whole chunks); in the top 1, only if that one chunk wins.
+    questions = [q for q in load_questions() if q.id in {"q003", "q073"}]
+
+    def no_model(prompt: str) -> str:
+        raise AssertionError("scoring retrieval must not run the model")
+
+    fake = Pipeline(
+        settings.replace(corpus=corpus, top_k=60, context_sentences=0),
+        embedder=FakeEmbedder(),
+        generator=FakeGenerator(no_model),
+    )
+    wide = score(run(fake, questions, k=60, answers=False), k=60, answers=False)
+    assert (wide["facts_in_top@60"], wide["facts_in_context"]) == (1.0, 1.0)
+    assert "answer_accuracy" not in wide
+    narrow = run(fake, questions, k=1, answers=False)
+    top = fake.retrieve(questions[0].question, k=1)[0].chunk.text
+    assert score(narrow, k=1, answers=False)["facts_in_top@1"] == float("2,4 milliards" in top)
+
+
+def test_rag_eval_compares_chunk_sizes_without_touching_the_usual_index(
+    settings: Settings,
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RAG_HOME", str(settings.home_dir))
+    base = Settings.from_env(corpus=corpus.resolve())
+    usual = Pipeline(base, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1]."))
+    usual.index()
+    before = load_index(usual.index_dir)
+    for s in (base, base.replace(chunk_size=300, chunk_overlap=0), base.replace(top_k=3)):
+        monkeypatch.setitem(
+            pipeline._PIPELINES,
+            s,
+            Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1].")),
+        )
+    configurations = "default,chunk_size=300+chunk_overlap=0,top_k=3"
+    args = ["--corpus", str(corpus), "--ids", "q001,q003", "--compare", configurations]
+    code = cli.main(["eval", "--retrieval-only", *args, "--out", str(tmp_path / "r")])
+    assert code == 0
+    out = capsys.readouterr().out
+    for label in configurations.split(","):
+        assert f"{label}: questions=2" in out
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert f"| metric | {' | '.join(configurations.split(','))} |" in report
+    assert "| facts_in_context |" in report
+    after = load_index(usual.index_dir)
+    assert after is not None and before is not None
+    assert after.path == before.path and after.manifest["chunk_size"] == 600  # not rebuilt
+    assert len(list((settings.home_dir / "indexes").iterdir())) == 2
+
+
+@pytest.mark.parametrize(
+    ("compare", "message"),
+    [
+        ("dense+keyword", "'dense\\+keyword' is not a configuration"),
+        ("default+top_k=3", "is not a configuration"),
+        ("dense,,keyword", "'' is not a configuration"),
+        ("top_k=3,top_k=3", "'top_k=3' is given twice"),
+        ("chunk_size=abc", "chunk_size='abc': give a whole number"),
+        ("chunk_size=100", "chunk_overlap=120: give 0 or more, below chunk_size \\(100\\)"),
+    ],
+)
+def test_rag_eval_says_what_a_configuration_should_look_like(
+    compare: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["eval", "--retrieval-only", "--compare", compare]) == cli.EXIT_ERROR
+    assert re.search(message, capsys.readouterr().err)
