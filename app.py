@@ -398,7 +398,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     args = parser.parse_args(argv)
     corpus = args.corpus.expanduser().resolve() if args.corpus else None
-    settings = Settings.from_env(corpus=corpus)
+    try:
+        settings = Settings.from_env(corpus=corpus)
+    except RagError as exc:  # a RAG_* variable the chat cannot start with
+        parser.error(str(exc))
     label = str(settings.corpus) if settings.corpus else None
     if settings.corpus is None:
         from rag.collection import seed

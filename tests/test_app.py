@@ -306,3 +306,13 @@ def test_a_follow_up_is_read_in_context_and_says_how(tmp_path: Path, corpus: Pat
     history, asked = list(app.respond("Et Alibaba ?", first, asked, pipeline))[-1]
     assert asked == ["Qui est le PDG de SenseTime ?", "Et Alibaba ?"] and len(history) == 4
     assert "Understood as: Qui est le PDG d&#39;Alibaba &#63;" in last_reply(history)
+
+
+def test_a_bad_setting_stops_the_chat_with_its_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "eight")
+    with pytest.raises(SystemExit) as stopped:
+        app.main([])
+    assert stopped.value.code == 2
+    assert "RAG_TOP_K='eight': give a whole number" in capsys.readouterr().err
