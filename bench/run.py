@@ -19,6 +19,8 @@ What each row measures, and how:
 - **retrieval**: synthetic vectors shaped like the index's (see ``bench/retrieval.py``), in the
   project's own ``VectorIndex``: exact, and the HNSW graph the index switches to above
   ``Settings.approximate_above``; one query at a time, k=20; recall@10 against exact.
+  The keyword (BM25) half of hybrid retrieval on synthetic chunks cut from the articles:
+  built and saved as indexing does, then loaded (memory-mapped) as a new process does.
   "sources" is the time from a question to the passages the page shows (retrieval plus the
   sentence focus), with the sentence vectors embedded on the spot, read from the index
   (``Settings.index_sentences``, the default), and kept in memory (``rag.context.SentenceVectors``).
@@ -39,6 +41,7 @@ import functools
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -64,7 +67,9 @@ from rag.embeddings import Embedder
 from rag.evaluation import load_questions
 from rag.generation import Gate, LlamaCppGenerator
 from rag.index import EMBED_BATCH, VectorIndex, update_index
+from rag.keywords import KeywordIndex
 from rag.pipeline import BUILTIN_CORPUS, Pipeline
+from rag.types import Chunk
 
 Row = tuple[str, str, str, str]  # stage, measure, value, target
 ROWS: list[Row] = []
@@ -219,6 +224,51 @@ def bench_retrieval(sizes: list[int], n_queries: int, approximate_above: int) ->
             )
             del index
         del data
+
+
+def synthetic_chunks(n: int, seed: int = 0) -> list[Chunk]:
+    """``n`` chunks of 60-110 words cut from the built-in articles, each with one word of its
+    own, so BM25's vocabulary grows with the collection as real text's does."""
+    rng = random.Random(seed)
+    words = [w for d in load_documents(BUILTIN_CORPUS) for w in d.text.split()]
+    chunks = []
+    for i in range(n):
+        k = rng.randint(60, 110)
+        start = rng.randrange(len(words) - k)
+        picked = words[start : start + k]
+        picked[rng.randrange(k)] = f"mot{rng.randrange(n)}"
+        text = " ".join(picked)
+        chunks.append(Chunk(f"d{i}#0", f"d{i}", f"d{i}", "", text, 0, len(text)))
+    return chunks
+
+
+def bench_keywords(sizes: list[int], questions: list[str], work: Path) -> None:
+    # The keyword half of hybrid retrieval (the default): BM25 is built when indexing and
+    # saved with the index; a process maps it rather than building it at its first question.
+    for n in sizes:
+        chunks = synthetic_chunks(n)
+        t = time.perf_counter()
+        built = KeywordIndex(chunks)
+        build = time.perf_counter() - t
+        folder = work / f"keywords-{n}"
+        built.save(folder)
+        del built
+        disk = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+        t = time.perf_counter()
+        loaded = KeywordIndex.load(folder, chunks)
+        load = time.perf_counter() - t
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            loaded.search(q, 20)
+            times.append(time.perf_counter() - t)
+        row(
+            "retrieval",
+            f"{n:>9,} chunks, keyword (BM25): built when indexing in {build:.1f} s, "
+            f"{disk:.0f} MB on disk",
+            f"loaded (mapped) in {load:.2f} s; p50 {1000 * pct(times, 50):.2f} ms, "
+            f"p95 {1000 * pct(times, 95):.2f} ms",
+        )
 
 
 def bench_sources(pipeline: Pipeline, questions: list[str]) -> None:
@@ -435,6 +485,9 @@ def main() -> None:
         bench_indexing(pipeline, Path(tmp))
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     bench_retrieval(sizes, 50 if args.quick else 200, settings.approximate_above)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Not at a million: building it takes minutes and several GB (as indexing would).
+        bench_keywords([10_000, 100_000], questions[: 50 if args.quick else 200], Path(tmp))
     bench_sources(pipeline, questions[: 8 if args.quick else 30])
     bench_generation(pipeline, questions[: 4 if args.quick else 12])
     del pipeline

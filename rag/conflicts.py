@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from .chunking import sentence_spans
 from .citations import FUNCTION_WORDS, figures_in, names_in, normalize, parse_markers
 from .context import defuse
-from .retrieval import tokenize
+from .keywords import tokenize
 from .types import OtherFigure, Passage
 
 # How many words before a figure name what it measures ("a désormais une capitalisation

@@ -20,7 +20,7 @@ import numpy as np
 from .chunking import sentence_spans, sentence_units
 from .citations import REFUSAL_MARKER, REFUSALS, names_in
 from .embeddings import Embedder
-from .retrieval import tokenize
+from .keywords import tokenize
 from .types import Chunk, Passage
 
 # Sentences that give the assistant orders rather than report anything: a news article has
@@ -316,7 +316,7 @@ def focus(
     the 72 answerable questions in the context; docs/evaluation.md): 3 sentences
     with rank_weight 0.05 reach 57, with 0.1 50 and with 0.2 45; 6 sentences reach
     62 for 80 % more tokens; without the following sentence, 4 reach 52.
-    With ``idf`` (a word's rarity, :meth:`rag.retrieval.KeywordIndex.idf`), a sentence also
+    With ``idf`` (a word's rarity, :meth:`rag.keywords.KeywordIndex.idf`), a sentence also
     scores ``lexical_weight`` × the share of the question's word weight it holds (rare
     words weigh most: names, figures, "bondi"), if its chunk or its document's title names
     what the question is about. A question in two parts

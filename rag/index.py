@@ -3,8 +3,9 @@
 Layout of an index folder::
 
     CURRENT             name of the live version folder (replaced atomically)
-    v-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, and (by default)
-                        sentences.npy + sentence_offsets.npy: a vector per sentence unit
+    v-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, keywords/ (the BM25
+                        index, rag.keywords), and (by default) sentences.npy +
+                        sentence_offsets.npy: a vector per sentence unit
     .lock               held while a process writes
 
 Every write builds a complete new version folder, then swaps ``CURRENT``
@@ -46,6 +47,8 @@ import numpy as np
 from .chunking import SENTENCE_RULES, chunk_document, sentence_units
 from .embeddings import Embedder
 from .errors import IndexStoreError
+from .keywords import RULES as KEYWORD_RULES
+from .keywords import KeywordIndex
 from .settings import Settings
 from .storage import fsync_path, sha256_file
 from .types import Chunk, Document, Passage
@@ -54,6 +57,10 @@ log = logging.getLogger("rag")
 # 2: the manifest carries its own checksum. Format 1 left it unchecked, so a flipped byte
 # in a document's name or hash loaded as a different index instead of failing.
 FORMAT = 2
+
+
+# What _write_version adds to the metadata it is given.
+_WRITTEN = ("format", "created", "files", "keywords", "checksum")
 
 
 class _OlderFormat(IndexStoreError):
@@ -219,6 +226,12 @@ class Store:
     manifest: dict[str, Any]
     path: Path
     units: UnitVectors | None = None  # None when indexed with ``sentences=False``
+    saved_keywords: KeywordIndex | None = None  # None in an index from before they were saved
+
+    @functools.cached_property
+    def keywords(self) -> KeywordIndex:
+        """The BM25 index of the chunks: the saved one, or (an older index) built now."""
+        return self.saved_keywords or KeywordIndex(self.chunks)
 
     def search(self, query_vector: np.ndarray, k: int) -> list[Passage]:
         """The ``k`` chunks nearest to one query vector, best first."""
@@ -305,6 +318,9 @@ def load_index(folder: Path) -> Store | None:
                 np.load(version / "sentences.npy", mmap_mode="r"),
                 np.load(version / "sentence_offsets.npy"),
             )
+        keywords = None
+        if manifest.get("keywords") == KEYWORD_RULES:  # another tokenizer's: built anew
+            keywords = KeywordIndex.load(version / "keywords", chunks)
     except IndexStoreError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
@@ -322,7 +338,7 @@ def load_index(folder: Path) -> Store | None:
         raise IndexStoreError(
             f"the index in {folder} has sentence vectors that do not match its chunks"
         )
-    return Store(chunks, vectors, manifest, version, units)
+    return Store(chunks, vectors, manifest, version, units, keywords)
 
 
 def update_index(
@@ -400,6 +416,9 @@ def update_index(
                     keep_chunks.append(chunk)
                     keep_rows.append(row)
         if old is not None and not (fresh or stats.removed or stats.updated):
+            if old.saved_keywords is None:  # from before keyword indexes were saved
+                meta = {k: v for k, v in old.manifest.items() if k not in _WRITTEN}
+                old = _write_version(folder, old.chunks, old.vectors, meta, old.units)
             _sweep(folder, keep=old.path.name)  # what a crashed write may have left
             stats.chunks, stats.seconds = len(old.chunks), time.perf_counter() - started
             return old, stats
@@ -474,6 +493,7 @@ def _write_version(
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
     tmp = folder / f".{name}.tmp"
     pointer = folder / f".CURRENT.{os.getpid()}"
+    keywords = KeywordIndex(chunks)
     try:
         tmp.mkdir()
         index.save(tmp / "vectors.faiss")
@@ -489,13 +509,15 @@ def _write_version(
                 with (tmp / n).open("wb") as f:
                     np.save(f, np.ascontiguousarray(array))
                 names.append(n)
+        names += [f"keywords/{n}" for n in keywords.save(tmp / "keywords")]
         files = {n: sha256_file(tmp / n) for n in names}
         manifest = {"format": FORMAT, "created": time.time(), **meta, "files": files}
+        manifest["keywords"] = KEYWORD_RULES
         manifest["checksum"] = manifest_digest(manifest)
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
-        for n in [*names, "manifest.json"]:
+        for n in [*names, "manifest.json", "keywords"]:
             fsync_path(tmp / n)
         os.replace(tmp, folder / name)
         fsync_path(folder)
@@ -516,7 +538,8 @@ def _write_version(
     except OSError as exc:  # committed; the rename may just not survive a power cut yet
         log.warning("Could not flush %s to disk (%s)", folder, exc)
     _sweep(folder, keep=name)
-    return Store(chunks, index, manifest, folder / name, units)
+    saved = KeywordIndex.load(folder / name / "keywords", chunks)  # mapped, as load_index does
+    return Store(chunks, index, manifest, folder / name, units, saved)
 
 
 def _sweep(folder: Path, keep: str) -> None:

@@ -18,8 +18,8 @@ import pytest
 import rag.pipeline
 from rag.embeddings import Embedder
 from rag.generation import Gate, Generator, Message, Usage
+from rag.keywords import tokenize
 from rag.pipeline import Pipeline
-from rag.retrieval import tokenize
 from rag.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent.parent / "rag" / "corpus"

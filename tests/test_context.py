@@ -19,7 +19,7 @@ import numpy as np
 from rag.chunking import sentence_units
 from rag.context import SentenceVectors, focus, left_out, quarantined, question_parts
 from rag.embeddings import Embedder
-from rag.retrieval import KeywordIndex
+from rag.keywords import KeywordIndex
 from rag.types import Chunk, Passage
 from tests.conftest import FakeEmbedder
 

@@ -17,6 +17,8 @@ from rag.chunking import sentence_units
 from rag.documents import load_documents
 from rag.errors import IndexStoreError
 from rag.index import FORMAT, Store, VectorIndex, load_index, manifest_digest, update_index
+from rag.keywords import RULES as KEYWORD_RULES
+from rag.keywords import KeywordIndex
 from rag.storage import sha256_file
 from rag.types import Chunk
 from tests.conftest import FakeEmbedder
@@ -264,3 +266,62 @@ def test_large_collections_get_an_hnsw_graph_that_grows_in_place(
     (corpus / "newer.md").unlink()
     exact, _ = build(folder, corpus, embedder)
     assert exact.vectors.structure == "flat" and embedder.calls == []
+
+
+QUERIES = ("Quelle est la capitalisation de SenseTime ?", "QwQ-32B", "Who leads Alibaba?")
+
+
+def ranking(keywords: KeywordIndex, query: str) -> list[tuple[str, float]]:
+    return [(p.chunk.id, round(p.score, 5)) for p in keywords.search(query, 10)]
+
+
+def test_the_keyword_index_is_saved_with_the_vectors(tmp_path: Path, corpus: Path) -> None:
+    # BM25 is built once, when indexing, and memory-mapped when loaded: built at the first
+    # question instead, it took 21 s at 100,000 chunks in every process (bench/RESULTS.md).
+    store, _ = build(tmp_path / "idx", corpus)
+    loaded = load_index(tmp_path / "idx")
+    assert loaded is not None and loaded.saved_keywords is not None
+    assert loaded.manifest["keywords"] == KEYWORD_RULES
+    assert any(name.startswith("keywords/") for name in loaded.manifest["files"])
+    fresh = KeywordIndex(loaded.chunks)
+    for query in QUERIES:
+        assert ranking(loaded.keywords, query) == ranking(fresh, query) != []
+        assert ranking(store.keywords, query) == ranking(fresh, query)
+    assert loaded.keywords.idf("sensetime") == pytest.approx(fresh.idf("sensetime"))
+
+
+def test_a_damaged_keyword_file_is_caught_on_load(tmp_path: Path, corpus: Path) -> None:
+    build(tmp_path / "idx", corpus)
+    version = next((tmp_path / "idx").glob("v-*"))
+    vocab = version / "keywords" / "vocab.index.json"
+    vocab.write_text(vocab.read_text(encoding="utf-8").replace("sensetime", "sensetimf"))
+    with pytest.raises(IndexStoreError, match="does not match its recorded hash"):
+        load_index(tmp_path / "idx")
+    store, stats = build(tmp_path / "idx", corpus)  # and the next update rebuilds it
+    assert stats.rebuilt.startswith("damaged") and store.saved_keywords is not None
+
+
+@pytest.mark.parametrize("why", ["saved before keyword indexes were", "another tokenizer"])
+def test_an_index_without_a_usable_keyword_index_gets_one_without_embedding(
+    tmp_path: Path, corpus: Path, why: str
+) -> None:
+    build(tmp_path / "idx", corpus)
+    version = next((tmp_path / "idx").glob("v-*"))
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    if why == "another tokenizer":
+        manifest["keywords"] = "some-older-tokenizer"
+    else:
+        del manifest["keywords"]
+        manifest["files"] = {k: v for k, v in manifest["files"].items() if "keywords" not in k}
+    manifest["checksum"] = manifest_digest(manifest)
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = load_index(tmp_path / "idx")
+    assert old is not None and old.saved_keywords is None
+    assert ranking(old.keywords, QUERIES[0]) != []  # built in memory meanwhile
+    embedder = FakeEmbedder()
+    store, stats = build(tmp_path / "idx", corpus, embedder)
+    assert not stats.changed and embedder.calls == []
+    assert store.saved_keywords is not None and store.path != old.path
+    again = load_index(tmp_path / "idx")
+    assert again is not None and again.saved_keywords is not None
+    assert again.manifest["documents"] == old.manifest["documents"]

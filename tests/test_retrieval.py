@@ -14,7 +14,8 @@ import pytest
 from rag.documents import load_documents
 from rag.errors import RagError
 from rag.index import update_index
-from rag.retrieval import KeywordIndex, Retriever, fuse, tokenize
+from rag.keywords import KeywordIndex, tokenize
+from rag.retrieval import Retriever, fuse
 from rag.types import Chunk, Passage
 from tests.conftest import FakeEmbedder
 
@@ -98,8 +99,9 @@ def test_chunks_left_out_move_no_other_in_the_fusion() -> None:
     that way)."""
     a, b, y = chunk("a"), chunk("b"), chunk("y")
     hostile = [Chunk(f"h#{i}", "h", "/h", "H", "x", 0, 1) for i in range(30)]
-    retriever = Retriever(Ranking([a, *hostile, b, y]), FakeEmbedder())  # type: ignore[arg-type]
-    retriever._keyword = Ranking([b, y, a])  # type: ignore[assignment]
+    store = Ranking([a, *hostile, b, y])
+    store.keywords = Ranking([b, y, a])  # type: ignore[attr-defined]
+    retriever = Retriever(store, FakeEmbedder())  # type: ignore[arg-type]
     kept = retriever.search("q", k=3, candidates=40, skip=lambda c: c.doc_id == "h")
     assert [p.chunk.id for p in kept] == ["b", "a", "y"]
     assert [p.chunk.id for p in retriever.search("q", k=3, candidates=40)] == ["a", "b", "y"]
