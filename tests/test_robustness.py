@@ -615,6 +615,9 @@ def damage(data: bytes, how: tuple[Any, ...]) -> bytes:
             "vectors.faiss",
             "sentences.npy",
             "sentence_offsets.npy",
+            "keywords/vocab.index.json",
+            "keywords/data.csc.index.npy",
+            "keywords/df.json",
         ]
     ),
     how=DAMAGE,
