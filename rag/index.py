@@ -4,7 +4,8 @@ Layout of an index folder::
 
     CURRENT             name of the live version folder (replaced atomically)
     v-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, keywords/ (the BM25
-                        index, rag.keywords), and (by default) sentences.npy +
+                        index, rag.keywords), orders.json (the chunks that give the
+                        model orders, rag.screening), and (by default) sentences.npy +
                         sentence_offsets.npy: a vector per sentence unit
     .lock               held while a process writes
 
@@ -49,6 +50,8 @@ from .embeddings import Embedder
 from .errors import IndexStoreError
 from .keywords import RULES as KEYWORD_RULES
 from .keywords import KeywordIndex
+from .screening import RULES as SCREENING_RULES
+from .screening import first_order
 from .settings import Settings
 from .storage import fsync_path, sha256_file
 from .types import Chunk, Document, Passage
@@ -60,7 +63,7 @@ FORMAT = 2
 
 
 # What _write_version adds to the metadata it is given.
-_WRITTEN = ("format", "created", "files", "keywords", "checksum")
+_WRITTEN = ("format", "created", "files", "keywords", "screening", "checksum")
 
 
 class _OlderFormat(IndexStoreError):
@@ -227,11 +230,22 @@ class Store:
     path: Path
     units: UnitVectors | None = None  # None when indexed with ``sentences=False``
     saved_keywords: KeywordIndex | None = None  # None in an index from before they were saved
+    # Row -> the sentence that gives the model orders (rag.screening), for the chunks that
+    # have one; None when the index was not screened with today's rules.
+    orders: dict[int, str] | None = None
 
     @functools.cached_property
     def keywords(self) -> KeywordIndex:
         """The BM25 index of the chunks: the saved one, or (an older index) built now."""
         return self.saved_keywords or KeywordIndex(self.chunks)
+
+    def order_in(self, chunk: Chunk) -> str | None:
+        """The sentence of ``chunk`` that gives the model orders, as the index screened it
+        (:func:`rag.screening.first_order`); screened now if the index did not."""
+        row = self._rows.get(chunk.id)
+        if self.orders is None or row is None or self.chunks[row] != chunk:
+            return first_order(chunk)
+        return self.orders.get(row)
 
     def search(self, query_vector: np.ndarray, k: int) -> list[Passage]:
         """The ``k`` chunks nearest to one query vector, best first."""
@@ -321,6 +335,10 @@ def load_index(folder: Path) -> Store | None:
         keywords = None
         if manifest.get("keywords") == KEYWORD_RULES:  # another tokenizer's: built anew
             keywords = KeywordIndex.load(version / "keywords", chunks)
+        orders = None
+        if manifest.get("screening") == SCREENING_RULES:  # older rules: screened anew
+            saved = json.loads((version / "orders.json").read_text(encoding="utf-8"))
+            orders = {int(row): str(sentence) for row, sentence in saved["rows"].items()}
     except IndexStoreError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
@@ -338,7 +356,7 @@ def load_index(folder: Path) -> Store | None:
         raise IndexStoreError(
             f"the index in {folder} has sentence vectors that do not match its chunks"
         )
-    return Store(chunks, vectors, manifest, version, units, keywords)
+    return Store(chunks, vectors, manifest, version, units, keywords, orders)
 
 
 def update_index(
@@ -416,9 +434,10 @@ def update_index(
                     keep_chunks.append(chunk)
                     keep_rows.append(row)
         if old is not None and not (fresh or stats.removed or stats.updated):
-            if old.saved_keywords is None:  # from before keyword indexes were saved
+            if old.saved_keywords is None or old.orders is None:  # older rules, or none
                 meta = {k: v for k, v in old.manifest.items() if k not in _WRITTEN}
-                old = _write_version(folder, old.chunks, old.vectors, meta, old.units)
+                orders = _screen(old.chunks, old, range(len(old.chunks)))
+                old = _write_version(folder, old.chunks, old.vectors, meta, orders, old.units)
             _sweep(folder, keep=old.path.name)  # what a crashed write may have left
             stats.chunks, stats.seconds = len(old.chunks), time.perf_counter() - started
             return old, stats
@@ -453,7 +472,8 @@ def update_index(
             d.id: {"sha256": d.sha256, "title": d.title, "source": d.source} for d in documents
         }
         meta = {**config, "structure": index.structure, "documents": documents_meta}
-        store = _write_version(folder, chunks, index, meta, units)
+        orders = _screen(chunks, old, keep_rows)
+        store = _write_version(folder, chunks, index, meta, orders, units)
         stats.chunks, stats.embedded_chunks = len(chunks), len(fresh)
         stats.embedded_sentences = len(unit_texts)
         stats.seconds = time.perf_counter() - started
@@ -483,11 +503,26 @@ def _embed(embedder: Embedder, texts: list[str], progress: _Progress) -> np.ndar
     return np.vstack(parts).astype(np.float32)
 
 
+def _screen(chunks: Sequence[Chunk], old: Store | None, kept: Sequence[int]) -> dict[int, str]:
+    """Row -> the sentence that gives the model orders, for the chunks that have one
+    (:func:`rag.screening.first_order`, 1-2 ms a chunk). ``chunks`` begin with the rows
+    ``kept`` of ``old``, whose verdicts are reused when made with today's rules."""
+    carried: dict[int, str | None] = {}
+    if old is not None and old.orders is not None:
+        carried = {row: old.orders.get(before) for row, before in enumerate(kept)}
+    screened = {
+        row: carried[row] if row in carried else first_order.__wrapped__(chunk)
+        for row, chunk in enumerate(chunks)
+    }
+    return {row: sentence for row, sentence in screened.items() if sentence}
+
+
 def _write_version(
     folder: Path,
     chunks: list[Chunk],
     index: VectorIndex,
     meta: dict[str, Any],
+    orders: dict[int, str],
     units: UnitVectors | None = None,
 ) -> Store:
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
@@ -510,9 +545,12 @@ def _write_version(
                     np.save(f, np.ascontiguousarray(array))
                 names.append(n)
         names += [f"keywords/{n}" for n in keywords.save(tmp / "keywords")]
+        rows = {str(row): sentence for row, sentence in sorted(orders.items())}
+        (tmp / "orders.json").write_text(json.dumps({"rows": rows}, ensure_ascii=False), "utf-8")
+        names.append("orders.json")
         files = {n: sha256_file(tmp / n) for n in names}
         manifest = {"format": FORMAT, "created": time.time(), **meta, "files": files}
-        manifest["keywords"] = KEYWORD_RULES
+        manifest["keywords"], manifest["screening"] = KEYWORD_RULES, SCREENING_RULES
         manifest["checksum"] = manifest_digest(manifest)
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
@@ -539,7 +577,7 @@ def _write_version(
         log.warning("Could not flush %s to disk (%s)", folder, exc)
     _sweep(folder, keep=name)
     saved = KeywordIndex.load(folder / name / "keywords", chunks)  # mapped, as load_index does
-    return Store(chunks, index, manifest, folder / name, units, saved)
+    return Store(chunks, index, manifest, folder / name, units, saved, orders)
 
 
 def _sweep(folder: Path, keep: str) -> None:

@@ -9,7 +9,7 @@ stopwords of both languages dropped:
 
 The BM25 index is built when the vector index is (:func:`rag.index.update_index`) and saved
 beside it, then memory-mapped when loaded: built at the first question instead, it cost
-21 s and 0.9 GB at 100,000 chunks, in every process (bench/RESULTS.md).
+21-23 s and 0.6 GB at 100,000 chunks, in every process (bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from .citations import (
 )
 from .collection import add_file, remove_file
 from .conflicts import notice, other_figures
-from .context import SentenceVectors, defuse, first_order, focus, left_out
+from .context import SentenceVectors, defuse, focus, left_out
 from .conversation import standalone
 from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
@@ -257,16 +257,17 @@ class Pipeline:
     def set_aside(self, doc_id: str) -> str:
         """The sentence that has document ``doc_id`` left out of every answer because it
         gives the model orders (:func:`rag.context.left_out`), or "" if answers may use it.
-        Worked out once per version of the document, and only for documents of at most
-        ``_WHOLE_DOCUMENT_CHUNKS`` chunks: screening costs about 1-2 ms a chunk, so a 100 MB
-        file (about 200,000 chunks) would stall a question for minutes. Hostile pages are
-        short; in a longer document only the chunks that give orders are left out."""
+        The index screened every chunk when it embedded it (``Store.order_in``). Only
+        documents of at most ``_WHOLE_DOCUMENT_CHUNKS`` chunks are set aside whole: hostile
+        pages are short, and in a longer document only the chunks that give orders are left
+        out (the bound dates from when screening ran here, at 1-2 ms a chunk)."""
         store = self.retriever.store
         key = f"{doc_id}\0{store.documents.get(doc_id, {}).get('sha256', '')}"
         if key not in self._set_aside:
             chunks = store.document_chunks(doc_id)
             whole = len(chunks) <= _WHOLE_DOCUMENT_CHUNKS
-            self._set_aside[key] = next(filter(None, map(first_order, chunks)), "") if whole else ""
+            found = next(filter(None, map(store.order_in, chunks)), None) if whole else None
+            self._set_aside[key] = found or ""
         return self._set_aside[key]
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
@@ -323,7 +324,9 @@ class Pipeline:
             k=s.top_k,
             mode=s.retrieval,
             candidates=s.candidates,
-            skip=lambda chunk: left_out(chunk, lambda doc: bool(self.set_aside(doc))),
+            skip=lambda chunk: left_out(
+                chunk, lambda doc: bool(self.set_aside(doc)), orders=self.retriever.store.order_in
+            ),
         )
 
     def context(self, question: str) -> list[Passage]:

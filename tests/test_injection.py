@@ -17,7 +17,7 @@ from rag import Settings
 from rag.chunking import sentence_spans
 from rag.citations import parse_markers
 from rag.conflicts import notice
-from rag.context import defuse, gives_orders
+from rag.context import defuse
 from rag.errors import RagError
 from rag.injection import (
     Attack,
@@ -29,6 +29,7 @@ from rag.injection import (
     write_report,
 )
 from rag.pipeline import BUILTIN_CORPUS, Pipeline
+from rag.screening import gives_orders
 from rag.types import Answer, OtherFigure
 
 from .conftest import FakeEmbedder, FakeGenerator
