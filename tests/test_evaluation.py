@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,21 +185,24 @@ def test_run_and_report_on_fakes(settings: Settings, corpus: Path, tmp_path: Pat
     assert json.loads(js.read_text())["results"]["hybrid"][0]["id"] == "q003"
 
 
-def test_rag_eval_command(
-    settings: Settings,
-    corpus: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def fake_pipelines(monkeypatch: pytest.MonkeyPatch, *configurations: Settings) -> None:
+    """What `rag eval` gets for each configuration: a pipeline on fakes."""
+    for s in configurations:
+        fake = Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1]."))
+        monkeypatch.setitem(pipeline._PIPELINES, s, fake)
+
+
+@pytest.fixture
+def base(settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The Settings `rag eval --corpus CORPUS` starts from, its cache in tmp_path."""
     monkeypatch.setenv("RAG_HOME", str(settings.home_dir))
-    for mode in ("dense", "keyword"):
-        s = Settings.from_env(corpus=corpus.resolve(), retrieval=mode)
-        monkeypatch.setitem(
-            pipeline._PIPELINES,
-            s,
-            Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1].")),
-        )
+    return Settings.from_env(corpus=corpus.resolve())
+
+
+def test_rag_eval_command(
+    base: Settings, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    fake_pipelines(monkeypatch, base.replace(retrieval="dense"), base.replace(retrieval="keyword"))
     code = cli.main(
         [
             "eval",
@@ -243,23 +247,14 @@ def test_scoring_retrieval_only_counts_the_facts_that_reach_the_model(
 
 
 def test_rag_eval_compares_chunk_sizes_without_touching_the_usual_index(
-    settings: Settings,
-    corpus: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    base: Settings, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    monkeypatch.setenv("RAG_HOME", str(settings.home_dir))
-    base = Settings.from_env(corpus=corpus.resolve())
     usual = Pipeline(base, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1]."))
     usual.index()
     before = load_index(usual.index_dir)
-    for s in (base, base.replace(chunk_size=300, chunk_overlap=0), base.replace(top_k=3)):
-        monkeypatch.setitem(
-            pipeline._PIPELINES,
-            s,
-            Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator("Rien [1].")),
-        )
+    fake_pipelines(
+        monkeypatch, base, base.replace(chunk_size=300, chunk_overlap=0), base.replace(top_k=3)
+    )
     configurations = "default,chunk_size=300+chunk_overlap=0,top_k=3"
     args = ["--corpus", str(corpus), "--ids", "q001,q003", "--compare", configurations]
     code = cli.main(["eval", "--retrieval-only", *args, "--out", str(tmp_path / "r")])
@@ -273,7 +268,7 @@ def test_rag_eval_compares_chunk_sizes_without_touching_the_usual_index(
     after = load_index(usual.index_dir)
     assert after is not None and before is not None
     assert after.path == before.path and after.manifest["chunk_size"] == 600  # not rebuilt
-    assert len(list((settings.home_dir / "indexes").iterdir())) == 2
+    assert len(list((base.home_dir / "indexes").iterdir())) == 2
 
 
 @pytest.mark.parametrize(
