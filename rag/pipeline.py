@@ -318,14 +318,14 @@ class Pipeline:
         """The top_k retrieved passages the context is chosen from, without the chunks that
         give the model orders nor the other chunks of their documents
         (:func:`rag.context.left_out`), which are taken out before the rankings are fused."""
-        s = self.settings
-        return self.retriever.search(
+        s, retriever = self.settings, self.retriever
+        return retriever.search(
             clean_question(question, max_chars=s.max_question_chars),
             k=s.top_k,
             mode=s.retrieval,
             candidates=s.candidates,
             skip=lambda chunk: left_out(
-                chunk, lambda doc: bool(self.set_aside(doc)), orders=self.retriever.store.order_in
+                chunk, lambda doc: bool(self.set_aside(doc)), orders=retriever.store.order_in
             ),
         )
 
