@@ -14,12 +14,10 @@ beside it, then memory-mapped when loaded: built at the first question instead, 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,7 +42,6 @@ STOPWORDS = frozenset(
 )
 # An empty token list would break the sparse index; a placeholder matches nothing.
 _NOTHING = "\x00"
-_DF = "df.json"
 
 
 def tokenize(text: str) -> list[str]:
@@ -64,28 +61,21 @@ class KeywordIndex:
     (['a#0'], [])
     """
 
-    def __init__(
-        self, chunks: Sequence[Chunk], *, bm25: Any = None, df: Counter[str] | None = None
-    ) -> None:
+    def __init__(self, chunks: Sequence[Chunk], *, bm25: Any = None) -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it narrates every build
         self._chunks = list(chunks)
-        if bm25 is not None and df is not None:
-            self._bm25, self._df = bm25, df
-            return
-        self._bm25 = bm25s.BM25()
-        corpus = [tokenize(c.text) or [_NOTHING] for c in self._chunks]
-        if corpus:
+        self._bm25 = bm25 if bm25 is not None else bm25s.BM25()
+        if bm25 is None and self._chunks:
+            corpus = [tokenize(c.text) or [_NOTHING] for c in self._chunks]
             self._bm25.index(corpus, show_progress=False)
-        self._df = Counter(t for tokens in corpus for t in set(tokens))
 
     def save(self, folder: Path) -> list[str]:
         """Write the index into ``folder`` (created); returns the file names written."""
         folder.mkdir(parents=True, exist_ok=True)
         if self._chunks:
             self._bm25.save(str(folder), show_progress=False)
-        (folder / _DF).write_text(json.dumps(self._df, ensure_ascii=False), encoding="utf-8")
         return sorted(p.name for p in folder.iterdir())
 
     @classmethod
@@ -93,18 +83,24 @@ class KeywordIndex:
         """The index :meth:`save` wrote for ``chunks``, memory-mapped rather than read."""
         import bm25s
 
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        df: Counter[str] = Counter(json.loads((folder / _DF).read_text(encoding="utf-8")))
         if not chunks:
             return cls(chunks)
-        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-        return cls(chunks, bm25=bm25, df=df)
+        return cls(chunks, bm25=bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+
+    def _df(self, token: str) -> int:
+        """How many chunks hold ``token``: its column's length in BM25's sparse matrix, a
+        column per word with a score for each chunk that has it (never 0: an idf is > 0)."""
+        column = self._bm25.vocab_dict.get(token) if self._chunks else None
+        if column is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]  # bm25s leaves out its empty token's column
+        return int(indptr[column + 1] - indptr[column]) if column + 1 < len(indptr) else 0
 
     def idf(self, token: str) -> float:
         """How rare ``token`` (from :func:`tokenize`) is among the chunks, BM25's way; 0.0
         for a word no chunk has. ``KeywordIndex(chunks).idf("sensetime")`` is low over the
         built-in articles, ``idf("xuhui")`` high."""
-        df = self._df.get(token, 0)
+        df = self._df(token)
         if not df:
             return 0.0
         return math.log(1 + (len(self._chunks) - df + 0.5) / (df + 0.5))

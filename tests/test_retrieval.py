@@ -7,6 +7,7 @@ Worked example: ``tokenize("L'action d'Alibaba")`` is ``["action",
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,24 @@ def test_keyword_index_finds_rare_word() -> None:
     idx = KeywordIndex(chunks)
     assert [p.chunk.id for p in idx.search("Qu'est-ce que QwQ-32B ?", 3)] == ["1"]
     assert idx.search("le la les", 3) == []
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_idf_counts_the_chunks_holding_a_word(tmp_path: Path, saved: bool) -> None:
+    # BM25's idf, log(1 + (N - df + 0.5) / (df + 0.5)): "alibaba" is in 2 of 3 chunks, once
+    # twice; "xuhui" in 1. The counts come from BM25's own matrix, saved or not.
+    chunks = [
+        chunk("1", "Alibaba lance QwQ-32B. Alibaba bondit."),
+        chunk("2", "Alibaba et SenseTime."),
+        chunk("3", "Xuhui, à Shanghai."),
+    ]
+    idx = KeywordIndex(chunks)
+    if saved:
+        idx.save(tmp_path / "kw")
+        idx = KeywordIndex.load(tmp_path / "kw", chunks)
+    assert idx.idf("alibaba") == pytest.approx(math.log(1 + 1.5 / 2.5))
+    assert idx.idf("xuhui") == pytest.approx(math.log(1 + 2.5 / 1.5))
+    assert idx.idf("tencent") == 0.0 and idx.idf("") == 0.0
 
 
 @pytest.fixture

@@ -617,7 +617,7 @@ def damage(data: bytes, how: tuple[Any, ...]) -> bytes:
             "sentence_offsets.npy",
             "keywords/vocab.index.json",
             "keywords/data.csc.index.npy",
-            "keywords/df.json",
+            "keywords/indptr.csc.index.npy",
         ]
     ),
     how=DAMAGE,
