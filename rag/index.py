@@ -62,10 +62,6 @@ log = logging.getLogger("rag")
 FORMAT = 2
 
 
-# What _write_version adds to the metadata it is given.
-_WRITTEN = ("format", "created", "files", "keywords", "screening", "checksum")
-
-
 class _OlderFormat(IndexStoreError):
     """An index written by an older version of rag: rebuilt, but not "damaged"."""
 
@@ -435,7 +431,7 @@ def update_index(
                     keep_rows.append(row)
         if old is not None and not (fresh or stats.removed or stats.updated):
             if old.saved_keywords is None or old.orders is None:  # older rules, or none
-                meta = {k: v for k, v in old.manifest.items() if k not in _WRITTEN}
+                meta = {**config, "structure": old.vectors.structure, "documents": old.documents}
                 orders = _screen(old.chunks, old, range(len(old.chunks)))
                 old = _write_version(folder, old.chunks, old.vectors, meta, orders, old.units)
             _sweep(folder, keep=old.path.name)  # what a crashed write may have left
