@@ -506,6 +506,7 @@ def _screen(chunks: Sequence[Chunk], old: Store | None, kept: Sequence[int]) -> 
     carried: dict[int, str | None] = {}
     if old is not None and old.orders is not None:
         carried = {row: old.orders.get(before) for row, before in enumerate(kept)}
+    # Uncached: a whole collection would flush first_order's cache of retrieved chunks.
     screened = {
         row: carried[row] if row in carried else first_order.__wrapped__(chunk)
         for row, chunk in enumerate(chunks)
