@@ -144,6 +144,8 @@ def format_answer(
             "<small>The model's first draft was in another language; this is its "
             "answer when asked again in the question's.</small>"
         )
+    if answer.excerpts:
+        blocks.append(f"<small>{escape(answer.why_quoted)}</small>")
     for s in answer.unsupported:
         missing = f" (not in its sources: {escape(', '.join(s.missing))})" if s.missing else ""
         blocks.append(f"⚠ not supported by its cited passage: <em>{escape(s.text)}</em>{missing}")

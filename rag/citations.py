@@ -26,11 +26,13 @@ __all__ = [
     "REFUSALS",
     "REFUSAL_MARKER",
     "Checked",
+    "backed_numbers",
     "check",
     "currencies_in",
     "detect_language",
     "drop_invalid_markers",
     "is_refusal",
+    "name_found",
     "names_in",
     "normalize",
     "numbers_in",
@@ -281,7 +283,7 @@ def currencies_in(text: str) -> set[str]:
     return {_CURRENCY[m[0]] for m in _CURRENCY_WORD.finditer(normalize(text))}
 
 
-def _backing(passage: str) -> set[str]:
+def backed_numbers(passage: str) -> set[str]:
     """The numbers a passage backs: those it states, and each without its scale, so that an
     answer may leave a scale out ("380 milliards" backs "380") but never add one."""
     return numbers_in(passage) | numbers_in(_UNSCALED.sub(" ", normalize(passage)))
@@ -321,7 +323,7 @@ def names_in(text: str) -> set[str]:
     return names - _NOT_NAMES
 
 
-def _name_found(name: str, haystack: str) -> bool:
+def name_found(name: str, haystack: str) -> bool:
     """Whether the normalised haystack holds name (or an equivalent) as a word or word start."""
     for form in _EQUIV.get(name, {name}):
         if any(c.isdigit() for c in form) or len(form) <= 3:  # A100 is not A1000; Ma not marche
@@ -473,13 +475,13 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
     """
     text, _ = _clean_markers(text, len(passages))
     haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
-    passage_numbers = [_backing(h) for h in haystacks]
+    passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
 
     def backs(i: int, numbers: set[str], names: set[str], currencies: set[str]) -> bool:
         return (
             numbers <= passage_numbers[i]
-            and all(_name_found(n, haystacks[i]) for n in names)
+            and all(name_found(n, haystacks[i]) for n in names)
             and currencies <= passage_currencies[i]
         )
 
@@ -521,7 +523,7 @@ def _cover(
     50 milliards d'euros over three years; the dollars are in another.)"""
     held = [
         {n for n in numbers if n in passage_numbers[i]}
-        | {w for w in names if _name_found(w, haystacks[i])}
+        | {w for w in names if name_found(w, haystacks[i])}
         | {f"¤{c}" for c in currencies if c in passage_currencies[i]}
         for i in range(len(haystacks))
     ]  # a number and a name never share a normalised form ("a100" vs "100"); "¤" marks money
@@ -577,7 +579,7 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
     """
     text, invalid = _clean_markers(text, len(passages))
     haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
-    passage_numbers = [_backing(h) for h in haystacks]
+    passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
     checks: list[SentenceCheck] = []
     for sentence in _sentences(text):
@@ -592,7 +594,7 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
             continue
         haystack = "\n".join(haystacks[n - 1] for n in cited)
         missing = sorted(numbers.difference(*(passage_numbers[n - 1] for n in cited)))
-        missing += sorted(n for n in names if not _name_found(n, haystack))
+        missing += sorted(n for n in names if not name_found(n, haystack))
         missing += sorted(
             currencies_in(sentence).difference(*(passage_currencies[n - 1] for n in cited))
         )

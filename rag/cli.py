@@ -128,6 +128,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(final.why_refused)
         if final.redrafted:
             print("(The first draft was in another language; asked again in the question's.)")
+        if final.excerpts:
+            print(final.why_quoted)
     print_sources(final)
     t = final.timings
     setup = f"loading {t.setup_s:.1f} s, " if t.setup_s >= 0.05 else ""

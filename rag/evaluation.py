@@ -228,10 +228,15 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
         out[f"miss_{cause}"] = causes.count(cause)
 
     # The answer comes in the question's language: those still in the other one after the
-    # pipeline asked again, and how many were asked again (Answer.redrafted).
+    # pipeline asked again, and how many were asked again (Answer.redrafted). An answer made
+    # of the passages' quoted sentences (rag.excerpts) is in theirs by design, and counted
+    # apart.
     given = [r.answer for r in results if not r.answer.refused]
-    out["answers_in_other_language"] = sum(in_other_language(a.text, a.language) for a in given)
+    out["answers_in_other_language"] = sum(
+        in_other_language(a.text, a.language) for a in given if not a.excerpts
+    )
     out["redrafted"] = sum(a.redrafted for a in given)
+    out["answered_with_excerpts"] = sum(bool(a.excerpts) for a in given)
     # Answers that quote another document's figure for what they state (rag.conflicts).
     out["other_figures_quoted"] = sum(bool(a.other_figures) for a in given)
 

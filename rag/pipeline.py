@@ -41,6 +41,7 @@ from .documents import load_documents
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
 from .errors import CorpusError, QuestionError
+from .excerpts import excerpts, quoted
 from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
 from .kinds import answers_kind
@@ -441,6 +442,8 @@ class Pipeline:
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as
+        if answer.refused_by == "unsupported" and s.excerpts:
+            answer = _excerpted(answer, raw, question)
         answer = _quote_other_figures(answer)
         if not shown:
             yield answer.text
@@ -583,6 +586,28 @@ class Pipeline:
             sentences=checked.sentences,
             timings=timings,
         )
+
+
+def _excerpted(answer: Answer, draft: str, question: str) -> Answer:
+    """``answer``, a refusal of ``draft`` by the checks, turned into the passages' own
+    sentences holding what the draft stated and a passage backs (rag.excerpts); unchanged
+    when there are none. After the language checks, which a quote in the passages'
+    language would set off."""
+    chosen = excerpts(draft, answer.passages, question)
+    if not chosen:
+        return answer
+    checked = check(quoted(chosen, answer.language), answer.passages)
+    if not all(s.supported for s in checked.sentences):
+        return answer  # a quote is its passage's text: only a splitting slip lands here
+    return dataclasses.replace(
+        answer,
+        text=checked.text,
+        refused=False,
+        refused_by=None,
+        citations=checked.citations,
+        sentences=checked.sentences,
+        excerpts=chosen,
+    )
 
 
 def _quote_other_figures(answer: Answer) -> Answer:

@@ -110,6 +110,10 @@ class Settings:
     # eval/ (docs/evaluation.md, a full run): 0.1 here turns 4 of the 72 answerable questions
     # from refusals into right answers (39 -> 43) and lets 1 of the 18 unanswerable ones through.
     refusal_threshold_crosslingual: float = 0.1
+    # When the checks refuse a draft because its passages back none of its sentences, answer
+    # instead with the passages' own sentences that hold what the draft stated and a passage
+    # backs, quoted and cited (rag/excerpts.py); False refuses. See docs/evaluation.md.
+    excerpts: bool = True
 
     # Servers for the "openai:" backends: base URLs such as http://gpu-box:8000/v1; an API key
     # sent to both as a bearer token (never shown in repr); seconds to wait for a server's next

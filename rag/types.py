@@ -69,6 +69,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Excerpt:
+    """A sentence of passage ``n``, quoted word for word as the answer in place of a draft
+    the checks could not back (see rag.excerpts)."""
+
+    n: int
+    sentence: str
+
+
+@dataclass(frozen=True)
 class OtherFigure:
     """Another document's sentence, passage ``n``, giving ``value`` ("30.6e9 dollar",
     "75%") for what the answer states: quoted after the answer (see rag.conflicts)."""
@@ -147,6 +156,11 @@ _WHY_REFUSED: dict[str, str] = {
     "a date, or anything the question did not already say).",
 }
 
+_WHY_QUOTED = (
+    "The model's draft was withdrawn: its passages do not back all it said. These are the "
+    "passages' own sentences holding what they do back."
+)
+
 
 @dataclass
 class Answer:
@@ -176,6 +190,9 @@ class Answer:
     understood_as: str | None = None
     # Other documents' figures for what the answer states, quoted at the end of ``text``.
     other_figures: list[OtherFigure] = field(default_factory=list)
+    # The checks could not back the model's draft, so ``text`` quotes these sentences of its
+    # passages instead: those holding what the draft stated that a passage backs.
+    excerpts: list[Excerpt] = field(default_factory=list)
     # The model's first draft was in the other language (French and English); this is the
     # draft it wrote when asked again in the question's language. The first was streamed.
     redrafted: bool = False
@@ -189,6 +206,12 @@ class Answer:
         "The model's draft was withdrawn"
         """
         return _WHY_REFUSED.get(self.refused_by or "", "") if self.refused else ""
+
+    @property
+    def why_quoted(self) -> str:
+        """Why an answer quotes its passages instead of the model's draft (see excerpts), for
+        a reader who saw the draft streamed; "" otherwise."""
+        return _WHY_QUOTED if self.excerpts else ""
 
     @property
     def unsupported(self) -> list[SentenceCheck]:

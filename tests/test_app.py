@@ -29,7 +29,7 @@ from types import ModuleType
 
 import pytest
 
-from rag import Answer, Citation, RagError, SentenceCheck, Settings, Timings
+from rag import Answer, Citation, Excerpt, RagError, SentenceCheck, Settings, Timings
 from rag.pipeline import Pipeline
 from tests.conftest import FakeEmbedder, FakeGenerator, free_port
 
@@ -178,6 +178,13 @@ def test_a_redrafted_answer_says_why_the_streamed_draft_changed() -> None:
     answer = Answer("Qui ?", "Eddie Wu dirige Alibaba [1].", redrafted=True)
     assert "first draft was in another language" in app.format_answer(answer)
     assert "first draft" not in app.format_answer(Answer("Qui ?", "Eddie Wu dirige Alibaba [1]."))
+
+
+def test_an_answer_quoting_its_passages_says_why_the_streamed_draft_changed() -> None:
+    quote = Excerpt(1, "Le groupe, dont le siège est à Hangzhou, est coté.")
+    answer = Answer("Où ?", 'In the documents\' own words: "Le groupe…" [1].', excerpts=[quote])
+    assert "passages' own sentences" in html.unescape(app.format_answer(answer))
+    assert "own sentences" not in app.format_answer(Answer("Où ?", "Hangzhou [1]."))
 
 
 def test_build_app_returns_blocks_without_starting_a_server() -> None:

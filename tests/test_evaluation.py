@@ -29,7 +29,7 @@ from rag.evaluation import (
 from rag.index import load_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Passage, SentenceCheck
+from rag.types import Answer, Chunk, Excerpt, Passage, SentenceCheck
 from tests.conftest import FakeEmbedder, FakeGenerator
 
 
@@ -144,8 +144,14 @@ def test_answers_in_the_other_language_and_redrafts_are_counted() -> None:
     name.answer.text = "Eddie Wu [1]."  # no language: not counted
     refused = result(False, True, [])
     refused.answer.text = "The documents do not say."  # a refusal is not an answer
-    m = score([english, redrafted, name, refused])
+    # A quote of the passages (rag.excerpts) is in their language by design: counted apart.
+    quoting = result(True, False, [True])
+    quoting.answer.text = "In the documents' own words: « Les ventes ont chuté de 58 % » [1]."
+    quoting.answer.excerpts = [Excerpt(1, "Les ventes ont chuté de 58 %.")]
+    quoting.answer.language = "en"
+    m = score([english, redrafted, name, refused, quoting])
     assert (m["answers_in_other_language"], m["redrafted"]) == (1, 1)
+    assert m["answered_with_excerpts"] == 1
 
 
 def test_questions_file_loads() -> None:

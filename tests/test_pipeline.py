@@ -160,6 +160,26 @@ def test_an_answer_whose_only_figure_its_passage_lacks_is_refused(
     assert answer.text == REFUSALS["fr"] and answer.citations == []
 
 
+def test_a_draft_the_checks_refuse_is_answered_with_the_passage_it_got_right(
+    settings: Settings, corpus: Path
+) -> None:
+    # No passage names the Zhejiang; one says Hangzhou, which the question does not (eval
+    # q041). The answer quotes that passage's sentence (rag.excerpts), or, turned off, refuses.
+    reply = cite("Hangzhou", "Alibaba a son siège à {fact}, dans le Zhejiang [{n}].")
+    asked = "Où est le siège du groupe Alibaba, dans l'est de la Chine ?"
+    pipeline, _, _ = make(settings, corpus, reply)
+    answer = pipeline.answer(asked)
+    assert not answer.refused and answer.refused_by is None and not answer.unsupported
+    [excerpt] = answer.excerpts
+    assert "Hangzhou" in excerpt.sentence and "Zhejiang" not in answer.text
+    assert answer.text.startswith("Dans les termes des documents : « ")
+    [citation] = answer.citations
+    assert citation.n == excerpt.n and excerpt.sentence in citation.text
+    pipeline, _, _ = make(settings.replace(excerpts=False), corpus, reply)
+    answer = pipeline.answer(asked)
+    assert answer.refused and answer.refused_by == "unsupported" and answer.excerpts == []
+
+
 def test_an_answer_with_one_unbacked_sentence_stands_and_flags_it(
     settings: Settings, corpus: Path
 ) -> None:
