@@ -103,6 +103,7 @@ def quoted(chosen: Sequence[Excerpt], language: str) -> str:
     does not read as a citation."""
     template = _QUOTE.get(language, _QUOTE["en"])
     quotes = _BETWEEN.get(language, _BETWEEN["en"]).join(
-        template.format(s=defuse(e.sentence).rstrip(" .!?…"), n=e.n) for e in chosen
+        template.format(s=defuse(" ".join(e.sentence.split())).rstrip(" .!?…"), n=e.n)
+        for e in chosen
     )
     return LEADS.get(language, LEADS["en"]).format(quotes=quotes)

@@ -37,6 +37,7 @@ from rag.citations import (
 )
 from rag.documents import decode, load_documents, load_file
 from rag.errors import CorpusError
+from rag.excerpts import MAX_EXCERPTS, excerpts, quoted
 from rag.types import Chunk, Passage
 
 FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -148,6 +149,21 @@ def test_repair_moves_markers_but_never_text(text: str, passages: list[Passage])
     repaired = repair(text, passages)
     assert all(1 <= n <= len(passages) for n in parse_markers(repaired))
     assert bare(repaired) == bare(text)
+
+
+@FAST
+@given(ANSWERS, PASSAGES, ANSWERS)
+def test_excerpts_quote_only_passage_text_and_check_as_backed(
+    draft: str, passages: list[Passage], question: str
+) -> None:
+    chosen = excerpts(draft, passages, question)
+    assert len(chosen) <= MAX_EXCERPTS
+    for e in chosen:  # word for word from the passage it cites
+        assert 1 <= e.n <= len(passages) and e.sentence in passages[e.n - 1].chunk.text
+    if chosen:
+        checked = check(quoted(chosen, "en"), passages)
+        assert sorted({e.n for e in chosen}) == [c.n for c in checked.citations]
+        assert all(s.supported for s in checked.sentences), checked
 
 
 @FAST
