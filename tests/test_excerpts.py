@@ -127,6 +127,17 @@ def test_a_figure_from_a_passage_about_another_company_is_not_quoted() -> None:
     assert excerpts(draft, [UCLOUD, SEAT], question) == []
 
 
+def test_a_quote_is_one_line_whatever_breaks_its_passage_holds() -> None:
+    # Sentences are cut at "\n" only; the checks split lines at "\u2028", "\x85" and "\r"
+    # too, which would leave the quote's first part without its citation.
+    text = "SenseTime vaut 30,6\u2028milliards\x85de dollars\r selon Pékin."
+    ps = [passage("a.txt", text)]
+    chosen = excerpts("It is worth 30.6 billion dollars [1].", ps, "What is SenseTime worth?")
+    answer = quoted(chosen, "en")
+    assert "30,6 milliards de dollars selon Pékin" in answer
+    assert [s.supported for s in check(answer, ps).sentences] == [True]
+
+
 def test_quotes_are_defused_and_end_once() -> None:
     # A document's own "[12]" must not read as a citation, nor its full stop double the end.
     text = quoted([Excerpt(1, "Selon [12], SenseTime vaut 30,6 milliards.")], "en")
