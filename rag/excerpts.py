@@ -88,7 +88,9 @@ def excerpts(draft: str, passages: Sequence[Passage], question: str) -> list[Exc
             text = normalize(sentence)
             holds = {x for x in new_numbers if x in backed_numbers(text)}
             holds |= {x for x in new - new_numbers if name_found(x, text)}
-            if holds:
+            # The best-ranked sentence for each set of items: the search below stays small
+            # however long the passages (whole chunks with context_sentences=0).
+            if holds and all(holds != other for _, other in found):
                 found.append((Excerpt(i + 1, sentence), frozenset(holds)))
     for size in range(1, MAX_EXCERPTS + 1):
         for chosen in itertools.combinations(found, size):
