@@ -30,16 +30,18 @@ SUBSET = {
 # accuracy 0.60 -> 0.64 on the whole set), these 15 gave accuracy 0.7 (q053 the dollar figure
 # where yuans are asked), then 0.8 once the words count only in chunks about the question's
 # subject (q041 refused, q056 one figure of two); refusal accuracy 1.0, false refusals 0.1.
-# The floors stand.
+# With the passages quoted when the checks refuse a draft (rag.excerpts, 2026-11-24 evening),
+# q041 is right: accuracy 0.9 (q053), refusal accuracy 1.0, false refusals 0.0 in the full run.
+# The accuracy floor rises to 0.8 and the false-refusal ceiling falls to 0.2.
 FLOORS = {
     "retrieval_hit@5": 0.95,
-    "answer_accuracy": 0.7,
+    "answer_accuracy": 0.8,
     "refusal_accuracy": 0.75,
     "citation_validity": 0.95,
     "citation_precision": 0.85,
     "citation_recall": 0.85,
 }
-CEILINGS = {"false_refusal_rate": 0.3}
+CEILINGS = {"false_refusal_rate": 0.2}
 
 
 def test_subset_meets_the_floors(real_pipeline: Pipeline) -> None:
