@@ -210,7 +210,11 @@ class Answer:
     @property
     def why_quoted(self) -> str:
         """Why an answer quotes its passages instead of the model's draft (see excerpts), for
-        a reader who saw the draft streamed; "" otherwise."""
+        a reader who saw the draft streamed; "" otherwise.
+
+        >>> Answer("q", "…", excerpts=[Excerpt(1, "Le siège est à Hangzhou.")]).why_quoted[:31]
+        "The model's draft was withdrawn"
+        """
         return _WHY_QUOTED if self.excerpts else ""
 
     @property
