@@ -14,7 +14,7 @@ hold all of them, each from a passage that also holds the question's names the d
 repeats. Nothing is quoted when:
 
 - the draft states nothing new that a passage backs (a dodge, or a wholly invented answer:
-  "SenseTime a 528 A100 GPU", where 528 is in no passage);
+  "GLM-5 has 17 billion parameters", where 17 billion is in no passage);
 - the question asks for a figure or a date (rag.kinds) and none of those is a number:
   "Combien de puces A100 ?" is not answered by the sentence that mentions GPUs;
 - no such sentences exist.
