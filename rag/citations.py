@@ -37,6 +37,7 @@ __all__ = [
     "normalize",
     "numbers_in",
     "parse_markers",
+    "passage_text",
     "repair",
 ]
 
@@ -283,6 +284,17 @@ def currencies_in(text: str) -> set[str]:
     return {_CURRENCY[m[0]] for m in _CURRENCY_WORD.finditer(normalize(text))}
 
 
+def passage_text(passage: Passage) -> str:
+    """What a passage states, as the checks read it: its document's title and its text,
+    normalised (a title names the company its passage calls "le groupe").
+
+    >>> from rag.types import Chunk
+    >>> passage_text(Passage(Chunk("c", "d", "d", "Zhipu", "Il a bondi.", 0, 11), 1.0, 0))
+    'zhipu il a bondi.'
+    """
+    return normalize(passage.chunk.title + "\n" + passage.chunk.text)
+
+
 def backed_numbers(passage: str) -> set[str]:
     """The numbers a passage backs: those it states, and each without its scale, so that an
     answer may leave a scale out ("380 milliards" backs "380") but never add one."""
@@ -474,7 +486,7 @@ def repair(text: str, passages: Sequence[Passage]) -> str:
     'SenseTime est dirigée par Xu Li [2].'
     """
     text, _ = _clean_markers(text, len(passages))
-    haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
+    haystacks = [passage_text(p) for p in passages]
     passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
 
@@ -578,7 +590,7 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
     ("SenseTime's value is 30.6 billion dollars [1].", [1], True, [4])
     """
     text, invalid = _clean_markers(text, len(passages))
-    haystacks = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
+    haystacks = [passage_text(p) for p in passages]
     passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
     checks: list[SentenceCheck] = []

@@ -40,7 +40,7 @@ import itertools
 from collections.abc import Sequence
 
 from .chunking import sentence_spans
-from .citations import backed_numbers, name_found, names_in, normalize, numbers_in
+from .citations import backed_numbers, name_found, names_in, normalize, numbers_in, passage_text
 from .context import defuse
 from .kinds import asked_kind
 from .types import Excerpt, Passage
@@ -65,7 +65,7 @@ def excerpts(draft: str, passages: Sequence[Passage], question: str) -> list[Exc
     """The passage sentences that hold what ``draft`` states and its passages back, or []
     (see the module's rules and example). ``passages`` are numbered from 1, as in the
     prompt."""
-    texts = [normalize(p.chunk.title + "\n" + p.chunk.text) for p in passages]
+    texts = [passage_text(p) for p in passages]
     numbers = [backed_numbers(t) for t in texts]
     asked = normalize(question)
     backed_names = {n for n in names_in(draft) if any(name_found(n, t) for t in texts)}
