@@ -260,8 +260,8 @@ class Pipeline:
         gives the model orders (:func:`rag.context.left_out`), or "" if answers may use it.
         The index screened every chunk when it embedded it (``Store.order_in``). Only
         documents of at most ``_WHOLE_DOCUMENT_CHUNKS`` chunks are set aside whole: hostile
-        pages are short, and in a longer document only the chunks that give orders are left
-        out (the bound dates from when screening ran here, at 1-2 ms a chunk)."""
+        pages are short, while a long report that quotes one order is news about it, and
+        only the chunks that give orders are left out of it."""
         store = self.retriever.store
         key = f"{doc_id}\0{store.documents.get(doc_id, {}).get('sha256', '')}"
         if key not in self._set_aside:
