@@ -151,7 +151,11 @@ def answers_kind(question: str, text: str) -> bool:
 
 
 def _content(text: str) -> set[str]:
-    """The text's content words, cut to five letters (a crude stem: "fondé", "fondée"), and
-    its numbers."""
+    """The text's content words, without a plural or third-person "s" and cut to five
+    letters (a crude stem: "fondé", "fondées"; "hold", "holds"), and its numbers."""
     words = _WORD.findall(normalize(drop_invalid_markers(text, 0)))  # k=0: no marker stays
-    return {w[:5] for w in words if w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())}
+    return {
+        (w[:-1] if len(w) > 3 and w.endswith("s") and not w.isdigit() else w)[:5]
+        for w in words
+        if w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())
+    }
