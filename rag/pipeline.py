@@ -444,7 +444,7 @@ class Pipeline:
         answer.understood_as = understood_as
         if answer.refused_by == "unsupported" and s.excerpts:
             answer = _excerpted(answer, raw, question)
-        answer = _quote_other_figures(answer)
+        answer = _quote_other_figures(answer, question)
         if not shown:
             yield answer.text
         elif answer.other_figures:  # streamed: the quotes follow what the reader saw
@@ -563,7 +563,9 @@ class Pipeline:
         # that is how an invented answer to an unanswerable question looks. So is a reply
         # that gives no figure or date to a question asking for one (rag.kinds): the model's
         # other way of answering what the passages cannot.
-        checked = check(repair(raw.strip(), passages), passages)
+        checked = check(
+            repair(raw.strip(), passages, question=understood), passages, question=understood
+        )
         refused_by = _refused_by(raw, checked, understood)
         timings.total_s = time.perf_counter() - started + timings.setup_s
         if refused_by:
@@ -610,13 +612,15 @@ def _excerpted(answer: Answer, draft: str, question: str) -> Answer:
     )
 
 
-def _quote_other_figures(answer: Answer) -> Answer:
+def _quote_other_figures(answer: Answer, question: str) -> Answer:
     """``answer`` with another document's figure for what it states quoted at its end
     (rag.conflicts): the model reads both and states one (eval/ q056: 5,9 milliards
     against 30,6). Added after the language checks, which the quotes would skew."""
     if answer.refused or not (others := other_figures(answer.text, answer.passages)):
         return answer
-    checked = check(f"{answer.text} {notice(others, answer.language)}", answer.passages)
+    checked = check(
+        f"{answer.text} {notice(others, answer.language)}", answer.passages, question=question
+    )
     return dataclasses.replace(
         answer,
         text=checked.text,

@@ -224,6 +224,21 @@ def test_number_absent_from_cited_passage_is_missing() -> None:
     )
 
 
+def test_a_count_the_question_spells_out_is_not_the_answers_claim() -> None:
+    # heldout2 n028: "deux" came from the question, and the passage has no "2".
+    question = "Quels deux faits reproche-t-on à SenseTime ?"
+    reply = "Les deux faits sont la répression des Ouïghours et le Xinjiang [1]."
+    [alone] = check(reply, PASSAGES).sentences
+    [asked] = check(reply, PASSAGES, question=question).sentences
+    assert (alone.supported, alone.missing) == (False, ("2",))
+    assert (asked.supported, asked.missing) == (True, ())
+    # Only a count in words: a figure a leading question gives in digits must be backed.
+    led = check("SenseTime vaut 31 milliards [1].", PASSAGES, question="Vaut-elle 31 milliards ?")
+    assert led.sentences[0].missing == ("31e9",)
+    # repair, too, looks past the question's count: the sentence is re-cited to passage 1.
+    assert repair(reply.replace("[1]", "[2]"), PASSAGES, question=question).endswith("[1].")
+
+
 def test_number_inside_a_larger_number_does_not_count() -> None:
     # "14" appears in the passage only as part of "2014".
     assert only("La société a 14 ans [1].") == (False, ("14",))
