@@ -1,4 +1,4 @@
-"""Tests for rag.facts fact matching, and a validation of eval/questions.jsonl.
+"""Tests for rag.facts fact matching, and a validation of the question sets in eval/.
 
 Worked example: the fact ``[["16,5 milliards"]]`` is present in the answer
 ``"SenseTime was worth $16.5bn at listing [2]."`` (same number, "bn" = "milliards", any currency),
@@ -20,6 +20,8 @@ from rag.facts import fact_present, facts_present
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "rag" / "corpus"
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
+# Written later, without seeing the model's answers, to test what was tuned on QUESTIONS.
+HELD_OUT = [ROOT / "eval" / "heldout.jsonl", ROOT / "eval" / "heldout2.jsonl"]
 KINDS = {"number", "name", "date", "place", "multi", "conflict", "paraphrase", "unanswerable"}
 
 CASES = [
@@ -106,40 +108,54 @@ def test_any_variant_suffices_and_each_fact_is_checked() -> None:
     assert facts_present(facts, text) == [True, True, False]
 
 
-def _questions() -> list[dict[str, Any]]:
-    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+def _questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def _check_shape(q: dict[str, Any]) -> None:
+    types = {"id": str, "question": str, "language": str, "kind": str, "answerable": bool}
+    assert set(q) >= {*types, "facts", "articles"}, q["id"]
+    for key, kind in types.items():
+        assert isinstance(q[key], kind), (q["id"], key)
+    assert q["question"].strip(), q["id"]
+    assert q["language"] in {"fr", "en"}, q["id"]
+    assert q["kind"] in KINDS, q["id"]
+    assert q["answerable"] == (q["kind"] != "unanswerable"), q["id"]
+    assert isinstance(q["facts"], list) and isinstance(q["articles"], list), q["id"]
+    for fact in q["facts"]:
+        assert isinstance(fact, list) and fact, q["id"]
+        assert all(isinstance(v, str) and v.strip() for v in fact), q["id"]
+    if q["answerable"]:
+        assert q["facts"] and q["articles"], q["id"]
+        assert all((CORPUS / a).is_file() for a in q["articles"]), q["id"]
+    else:
+        assert q["facts"] == [] and q["articles"] == [], q["id"]
 
 
 def test_questions_file_shape() -> None:
     questions = _questions()
     assert len(questions) >= 84
-    ids = [q["id"] for q in questions]
-    assert len(set(ids)) == len(ids)
-    types = {"id": str, "question": str, "language": str, "kind": str, "answerable": bool}
     for q in questions:
-        assert set(q) >= {*types, "facts", "articles"}, q["id"]
-        for key, kind in types.items():
-            assert isinstance(q[key], kind), (q["id"], key)
-        assert q["question"].strip(), q["id"]
-        assert q["language"] in {"fr", "en"}, q["id"]
-        assert q["kind"] in KINDS, q["id"]
-        assert q["answerable"] == (q["kind"] != "unanswerable"), q["id"]
-        assert isinstance(q["facts"], list) and isinstance(q["articles"], list), q["id"]
-        for fact in q["facts"]:
-            assert isinstance(fact, list) and fact, q["id"]
-            assert all(isinstance(v, str) and v.strip() for v in fact), q["id"]
-        if q["answerable"]:
-            assert q["facts"] and q["articles"], q["id"]
-            assert all((CORPUS / a).is_file() for a in q["articles"]), q["id"]
-        else:
-            assert q["facts"] == [] and q["articles"] == [], q["id"]
+        _check_shape(q)
     languages = Counter(q["language"] for q in questions)
     assert languages["fr"] >= 35 and languages["en"] >= 35, languages
     assert sum(not q["answerable"] for q in questions) >= 14
 
 
-@pytest.mark.parametrize("q", [q for q in _questions() if q["answerable"]], ids=lambda q: q["id"])
+def test_held_out_files_shape() -> None:
+    for path in HELD_OUT:
+        for q in _questions(path):
+            _check_shape(q)
+    # One id names one question across the sets: reports and notes cite them bare.
+    ids = [q["id"] for path in (QUESTIONS, *HELD_OUT) for q in _questions(path)]
+    assert len(set(ids)) == len(ids)
+
+
+ALL_ANSWERABLE = [q for path in (QUESTIONS, *HELD_OUT) for q in _questions(path) if q["answerable"]]
+
+
+@pytest.mark.parametrize("q", ALL_ANSWERABLE, ids=lambda q: q["id"])
 def test_facts_are_in_cited_articles(q: dict[str, Any]) -> None:
     text = "\n".join((CORPUS / a).read_text(encoding="utf-8") for a in q["articles"])
     found = facts_present(q["facts"], text)
