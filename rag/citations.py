@@ -599,6 +599,11 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
     not be in the passage (eval/heldout2.jsonl n028 was refused for it). A figure the question
     gives in digits still must be: a leading question's number is no evidence.
 
+    A figure said of what the question names must come from a cited passage that names it
+    too (in its text or its document's title): "La capitalisation de MiniMax est de 30,6
+    milliards [3]" is not backed by SenseTime's "30,6 milliards" (eval/heldout2.jsonl n033).
+    One of the question's names the sentence repeats is enough.
+
     >>> from rag.types import Chunk
     >>> t = "SenseTime vaut 30,6 milliards de dollars."
     >>> p = Passage(Chunk("c", "d", "d.txt", "T", t, 0, len(t)), 1.0, 0)
@@ -610,6 +615,7 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
     haystacks = [passage_text(p) for p in passages]
     passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
+    asked_names, asked_numbers = names_in(question), numbers_in(question)
     checks: list[SentenceCheck] = []
     for sentence in _sentences(text):
         cited = tuple(dict.fromkeys(parse_markers(sentence)))
@@ -626,6 +632,18 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
         missing += sorted(n for n in names if not name_found(n, haystack))
         missing += sorted(
             currencies_in(sentence).difference(*(passage_currencies[n - 1] for n in cited))
+        )
+        about = [w for w in asked_names if name_found(w, normalize(sentence))]
+        missing += sorted(
+            f"{number} ({', '.join(sorted(about))})"
+            for number in numbers - asked_numbers
+            if about
+            and not any(
+                number in passage_numbers[n - 1]
+                and any(name_found(w, haystacks[n - 1]) for w in about)
+                for n in cited
+            )
+            and any(number in passage_numbers[n - 1] for n in cited)  # else missing already
         )
         said = re.search(r"[^\W_]", _MARKER.sub("", sentence))  # "[1][2]." states nothing
         checks.append(SentenceCheck(sentence, cited, bool(said) and not missing, tuple(missing)))

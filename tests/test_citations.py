@@ -239,6 +239,20 @@ def test_a_count_the_question_spells_out_is_not_the_answers_claim() -> None:
     assert repair(reply.replace("[1]", "[2]"), PASSAGES, question=question).endswith("[1].")
 
 
+def test_a_figure_said_of_the_questions_subject_needs_a_passage_naming_it() -> None:
+    # heldout2 n033: SenseTime's value given as MiniMax's, citing a passage for each.
+    question = "Quelle est la capitalisation boursière d'Alibaba ?"
+    reply = "La capitalisation d'Alibaba est de 30,6 milliards de dollars [1][2]."
+    assert only(reply) == (True, ())  # without the question: the name in [2], the figure in [1]
+    [s] = check(reply, PASSAGES, question=question).sentences
+    assert (s.supported, s.missing) == (False, ("30.6e9 (alibaba)",))
+    # The figure from a passage that names the subject is backed.
+    right = check(
+        "SenseTime vaut 30,6 milliards de dollars [1].", PASSAGES, question="Que vaut SenseTime ?"
+    )
+    assert right.sentences[0].supported
+
+
 def test_number_inside_a_larger_number_does_not_count() -> None:
     # "14" appears in the passage only as part of "2014".
     assert only("La société a 14 ans [1].") == (False, ("14",))
