@@ -635,7 +635,7 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
         )
         about = [w for w in asked_names if name_found(w, normalize(sentence))]
         missing += sorted(
-            f"{number} ({', '.join(sorted(about))})"
+            f"{number} (of {', '.join(sorted(about))})"
             for number in numbers - asked_numbers
             if about
             and not any(

@@ -92,7 +92,9 @@ class SentenceCheck:
     """The citation check for one sentence of the answer.
 
     ``missing`` lists the numbers and names the sentence states that none of
-    its cited passages contain; a sentence with no citation is unsupported.
+    its cited passages contain, and the figures it says of what the question names that
+    only a passage about something else holds ("30.6e9 (of minimax)"); a sentence with no
+    citation is unsupported.
     """
 
     text: str

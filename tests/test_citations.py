@@ -245,7 +245,7 @@ def test_a_figure_said_of_the_questions_subject_needs_a_passage_naming_it() -> N
     reply = "La capitalisation d'Alibaba est de 30,6 milliards de dollars [1][2]."
     assert only(reply) == (True, ())  # without the question: the name in [2], the figure in [1]
     [s] = check(reply, PASSAGES, question=question).sentences
-    assert (s.supported, s.missing) == (False, ("30.6e9 (alibaba)",))
+    assert (s.supported, s.missing) == (False, ("30.6e9 (of alibaba)",))
     # The figure from a passage that names the subject is backed.
     right = check(
         "SenseTime vaut 30,6 milliards de dollars [1].", PASSAGES, question="Que vaut SenseTime ?"
