@@ -500,6 +500,7 @@ def repair(text: str, passages: Sequence[Passage], *, question: str = "") -> str
     haystacks = [passage_text(p) for p in passages]
     passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
+    given = counts_in(question)
 
     def backs(i: int, numbers: set[str], names: set[str], currencies: set[str]) -> bool:
         return (
@@ -510,7 +511,7 @@ def repair(text: str, passages: Sequence[Passage], *, question: str = "") -> str
 
     for sentence in _sentences(text):
         bare = _MARKER.sub("", sentence).strip()
-        numbers = numbers_in(bare) - counts_in(question)
+        numbers = numbers_in(bare) - given
         names, currencies = names_in(bare), currencies_in(bare)
         cited = [n - 1 for n in dict.fromkeys(parse_markers(sentence))]
         if not (numbers or names) or (
@@ -615,11 +616,12 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
     haystacks = [passage_text(p) for p in passages]
     passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
+    given = counts_in(question)  # "quels deux maux": the question's count, not a claim
     asked_names, asked_numbers = names_in(question), numbers_in(question)
     checks: list[SentenceCheck] = []
     for sentence in _sentences(text):
         cited = tuple(dict.fromkeys(parse_markers(sentence)))
-        numbers, names = numbers_in(sentence) - counts_in(question), names_in(sentence)
+        numbers, names = numbers_in(sentence) - given, names_in(sentence)
         if not cited:
             label = sentence.endswith(":") or sentence.startswith("#")
             short = not numbers and not names and len(sentence.split()) <= 6
@@ -633,18 +635,14 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
         missing += sorted(
             currencies_in(sentence).difference(*(passage_currencies[n - 1] for n in cited))
         )
-        about = [w for w in asked_names if name_found(w, normalize(sentence))]
-        missing += sorted(
-            f"{number} (of {', '.join(sorted(about))})"
-            for number in numbers - asked_numbers
-            if about
-            and not any(
-                number in passage_numbers[n - 1]
-                and any(name_found(w, haystacks[n - 1]) for w in about)
-                for n in cited
-            )
-            and any(number in passage_numbers[n - 1] for n in cited)  # else missing already
-        )
+        said_of = normalize(sentence)
+        about = sorted(w for w in asked_names if name_found(w, said_of))
+        for number in sorted(numbers - asked_numbers):
+            holders = [haystacks[n - 1] for n in cited if number in passage_numbers[n - 1]]
+            # No holder: already missing above. Held only by passages about something else:
+            # the figure is not said of what the question names.
+            if about and holders and not any(name_found(w, h) for h in holders for w in about):
+                missing.append(f"{number} (of {', '.join(about)})")
         said = re.search(r"[^\W_]", _MARKER.sub("", sentence))  # "[1][2]." states nothing
         checks.append(SentenceCheck(sentence, cited, bool(said) and not missing, tuple(missing)))
     citations = []

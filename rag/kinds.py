@@ -155,7 +155,7 @@ def _content(text: str) -> set[str]:
     letters (a crude stem: "fondé", "fondées"; "hold", "holds"), and its numbers."""
     words = _WORD.findall(normalize(drop_invalid_markers(text, 0)))  # k=0: no marker stays
     return {
-        (w[:-1] if len(w) > 3 and w.endswith("s") and not w.isdigit() else w)[:5]
+        (w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5]
         for w in words
         if w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())
     }
