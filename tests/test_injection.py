@@ -224,8 +224,8 @@ def test_every_hostile_document_but_the_false_claims_is_caught_and_no_news_is() 
     """The order patterns (rag/context.py) against the set's documents, the five articles
     and news sentences close to them: a false positive costs a passage the answer needs."""
     for path in sorted(injection_folder().glob("*.txt")):
-        if path.name.startswith("h5_"):
-            continue  # held out: measured, never tuned on (the patterns catch 1 of its 10)
+        if path.name.startswith(("h5_", "h6_")):
+            continue  # held out: measured, never tuned on (docs/robustness.md)
         text = path.read_text(encoding="utf-8")
         caught = [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
         # Two documents state false figures as news, and give no order: a correction box
