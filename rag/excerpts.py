@@ -40,7 +40,15 @@ import itertools
 from collections.abc import Sequence
 
 from .chunking import sentence_spans
-from .citations import backed_numbers, name_found, names_in, normalize, numbers_in, passage_text
+from .citations import (
+    backed_numbers,
+    name_found,
+    names_in,
+    normalize,
+    numbers_in,
+    passage_text,
+    prescribes_answers,
+)
 from .context import defuse
 from .kinds import asked_kind
 from .types import Excerpt, Passage
@@ -85,6 +93,8 @@ def excerpts(draft: str, passages: Sequence[Passage], question: str) -> list[Exc
             continue  # a passage about another company: "Jack Ma détient 20 %" is not UCloud's 20 %
         for start, end in sentence_spans(passage.chunk.text):
             sentence = passage.chunk.text[start:end]
+            if prescribes_answers(sentence):
+                continue  # an order to whoever answers is never quoted as the answer
             text = normalize(sentence)
             holds = {x for x in new_numbers if x in backed_numbers(text)}
             holds |= {x for x in new - new_numbers if name_found(x, text)}
