@@ -39,7 +39,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .chunking import sentence_spans
-from .citations import FUNCTION_WORDS, figures_in, names_in, normalize, parse_markers
+from .citations import (
+    FUNCTION_WORDS,
+    figures_in,
+    names_in,
+    normalize,
+    parse_markers,
+    prescribes_answers,
+)
 from .context import defuse
 from .keywords import tokenize
 from .types import OtherFigure, Passage
@@ -117,8 +124,9 @@ def _title_names(title: str) -> set[str]:
 
 
 def _sentences(passage: Passage) -> list[str]:
+    """The passage's statements: an order to whoever answers is no source's figure."""
     text = passage.chunk.text
-    return [text[s:e] for s, e in sentence_spans(text)]
+    return [text[s:e] for s, e in sentence_spans(text) if not prescribes_answers(text[s:e])]
 
 
 def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]:
