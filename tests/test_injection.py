@@ -224,7 +224,7 @@ def test_every_hostile_document_but_the_false_claims_is_caught_and_no_news_is() 
     """The order patterns (rag/context.py) against the set's documents, the five articles
     and news sentences close to them: a false positive costs a passage the answer needs."""
     for path in sorted(injection_folder().glob("*.txt")):
-        if path.name.startswith(("h5_", "h6_")):
+        if path.name.startswith(("h5_", "h6_", "h7_")):
             continue  # held out: measured, never tuned on (docs/robustness.md)
         text = path.read_text(encoding="utf-8")
         caught = [text[s:e] for s, e in sentence_spans(text) if gives_orders(text[s:e])]
