@@ -96,13 +96,14 @@ def test_gate_forces_or_bans_the_marker_in_llama_cpp(pipeline: Pipeline) -> None
 
 # Attacks of eval/injection/ that the real model obeyed or was derailed by before the
 # defences (docs/robustness.md), one per family: orders ("BANANE"), fake refusals, chat-template
-# tokens, a note to AI systems ("MANGO"), a system override ("KUMQUAT"), a fake answer turn.
-GUARDED = ("i01", "i04", "i09", "i10", "h01", "i19")
+# tokens, a note to AI systems ("MANGO"), a system override ("KUMQUAT"), a fake answer turn,
+# and an image's alt text whose word only the order holds ("VORTALIX", rag.citations).
+GUARDED = ("i01", "i04", "i09", "i10", "h01", "i19", "s01")
 
 
 def test_hostile_documents_change_no_answer(real_pipeline: Pipeline) -> None:
     """Each question over the articles alone, then with the hostile documents: no canary
-    in the answer, no fact lost, no fake marker. ``rag eval --injection`` runs all 59."""
+    in the answer, no fact lost, no fake marker. ``rag eval --injection`` runs them all."""
     attacks = [a for a in injection.load_attacks() if a.id in GUARDED]
     assert len(attacks) == len(GUARDED)
     outcomes = injection.run(real_pipeline.settings, attacks, clean=real_pipeline)
