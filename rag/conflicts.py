@@ -38,14 +38,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .chunking import sentence_spans
 from .citations import (
     FUNCTION_WORDS,
     figures_in,
     names_in,
     normalize,
     parse_markers,
-    prescribes_answers,
+    statements,
 )
 from .context import defuse
 from .keywords import tokenize
@@ -123,12 +122,6 @@ def _title_names(title: str) -> set[str]:
     return names_in(f"— {title}") - FUNCTION_WORDS
 
 
-def _sentences(passage: Passage) -> list[str]:
-    """The passage's statements: an order to whoever answers is no source's figure."""
-    text = passage.chunk.text
-    return [text[s:e] for s, e in sentence_spans(text) if not prescribes_answers(text[s:e])]
-
-
 def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]:
     """The sentences of other documents among ``passages`` giving another figure for one
     the answer (citing them with ``[n]``) states; at most one per document, best-ranked
@@ -148,7 +141,7 @@ def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]
     backing = [
         (passages[n - 1].chunk.doc_id, m)
         for n in cited
-        for sentence in _sentences(passages[n - 1])
+        for sentence in statements(passages[n - 1].chunk.text)
         for m in _measured(sentence, passages[n - 1].chunk.title)
         if says(m)
     ]
@@ -159,7 +152,7 @@ def other_figures(answer: str, passages: Sequence[Passage]) -> list[OtherFigure]
         doc = passage.chunk.doc_id
         if not anchors or doc in sources or doc in found:
             continue
-        for sentence in _sentences(passage):
+        for sentence in statements(passage.chunk.text):
             hit = next(
                 (
                     m

@@ -39,7 +39,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from .chunking import sentence_spans
 from .citations import (
     backed_numbers,
     name_found,
@@ -47,7 +46,7 @@ from .citations import (
     normalize,
     numbers_in,
     passage_text,
-    prescribes_answers,
+    statements,
 )
 from .context import defuse
 from .kinds import asked_kind
@@ -91,10 +90,7 @@ def excerpts(draft: str, passages: Sequence[Passage], question: str) -> list[Exc
     for i, passage in enumerate(passages):
         if not all(name_found(n, texts[i]) for n in repeated):
             continue  # a passage about another company: "Jack Ma détient 20 %" is not UCloud's 20 %
-        for start, end in sentence_spans(passage.chunk.text):
-            sentence = passage.chunk.text[start:end]
-            if prescribes_answers(sentence):
-                continue  # an order to whoever answers is never quoted as the answer
+        for sentence in statements(passage.chunk.text):  # never an order to whoever answers
             text = normalize(sentence)
             holds = {x for x in new_numbers if x in backed_numbers(text)}
             holds |= {x for x in new - new_numbers if name_found(x, text)}
