@@ -29,6 +29,19 @@ class ModelError(RagError):
     """A model package is missing, or a model file fails its checksum."""
 
 
+class ModelCrashed(ModelError):
+    """The local model's process died (a native crash in llama.cpp, or the system ended it)
+    while loading or answering. The message names the cause and the remedy; the process that
+    asked keeps running, and the next question starts a new model process.
+
+    ``status`` says how it ended ("killed by SIGSEGV (segmentation fault)"), ``last_words``
+    holds the last lines it wrote on stderr."""
+
+    status: str = ""
+    native: bool = True  # a fault of the native code (not a kill from outside)
+    last_words: tuple[str, ...] = ()
+
+
 class ServerError(ModelError):
     """A model server (OpenAI-compatible endpoint) is down, too slow, or answered
     something unusable. The message names the URL."""

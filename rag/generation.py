@@ -15,96 +15,22 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .endpoints import Endpoint
-from .errors import ModelError, ServerError
+from .errors import ModelCrashed, ModelError, ServerError
+from .gate import FirstStep, Gate, Usage
 from .models import MODELS, model_path
+from .runtime import Verdict, choose, record_crash, run_probe
+from .worker import DEFAULT_ENGINE, ModelProcess, last_words
 
 log = logging.getLogger("rag")
 
 Message = dict[str, str]
-
-
-@dataclass
-class Usage:
-    """Token counts of the last generation, and the gate's reading (see :class:`Gate`)."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    marker_probability: float | None = None
-
-
-@dataclass(frozen=True)
-class Gate:
-    """A rule for the reply's first token: ``marker`` may open the reply only when the model
-    gives it at least ``threshold`` probability there, and then it is taken even if it is not
-    the likeliest token; below, it is banned, so the model must write something else.
-
-    The pipeline gates its refusal marker this way: a small model's greedy choice between
-    "refuse" and "answer" is badly calibrated, and one threshold on the marker's probability,
-    set by measurement on the evaluation set, trades false refusals against invented answers.
-    Only the first token of ``marker`` is gated.
-
-    >>> Gate("NONE", 0.5).admits(0.7), Gate("NONE", 0.5).admits(0.2)
-    (True, False)
-    """
-
-    marker: str
-    threshold: float
-
-    def admits(self, probability: float) -> bool:
-        return probability >= self.threshold
-
-
-class FirstStep:
-    """The logits hook both backends install to apply ``gate`` at the first step only; the
-    marker's probability goes to ``usage``.
-
-    >>> import numpy as np
-    >>> usage = Usage()
-    >>> hook = FirstStep(usage, token=1, gate=Gate("x", 0.5))
-    >>> scores = hook(np.zeros(3, dtype=np.float32))
-    >>> round(usage.marker_probability, 3), hook(scores) is scores  # later steps: untouched
-    (0.333, True)
-    """
-
-    def __init__(self, usage: Usage, *, token: int, gate: Gate) -> None:
-        self.usage, self.token, self.gate = usage, token, gate
-
-    def __call__(self, scores: Any) -> Any:
-        if self.usage.marker_probability is not None:
-            return scores
-        scores, self.usage.marker_probability = gated(scores, self.token, self.gate)
-        return scores
-
-
-def gated(scores: Any, token: int, gate: Gate) -> tuple[Any, float]:
-    """First-step logits with ``gate`` applied, and the marker token's probability.
-
-    >>> import numpy as np
-    >>> out, p = gated(np.array([0.0, 0.0, 0.0], dtype=np.float32), 1, Gate("x", 0.5))
-    >>> round(p, 3), out.tolist()
-    (0.333, [0.0, -inf, 0.0])
-    """
-    import numpy as np
-
-    x = np.asarray(scores, dtype=np.float64)
-    top = x.max()
-    p = float(np.exp(x[token] - top) / np.exp(x - top).sum())
-    out = np.array(scores, copy=True)
-    if gate.admits(p):
-        out[:] = -np.inf
-        out[token] = 0.0
-    else:
-        out[token] = -np.inf
-    return out, p
 
 
 class Generator(ABC):
@@ -132,30 +58,83 @@ class Generator(ABC):
 
 
 class LlamaCppGenerator(Generator):
-    """A GGUF model run in-process by llama-cpp-python.
+    """A GGUF model run by llama-cpp-python in a process of its own (rag.worker), so that a
+    native crash ends one answer with a ModelCrashed that says why, never the caller.
 
-    The model stays loaded for the life of the object; llama.cpp reuses the
-    KV cache for the prompt prefix shared with the previous call, so a fixed
-    system prompt is read once.
+    The process starts at once, in the background: the model loads while the caller does
+    other work (the pipeline opens its index meanwhile), and the first ``stream`` waits for it.
+    Its llama.cpp configuration is the one rag.runtime chose for this machine (``repack``
+    "auto"), or the one given ("on", "off"). The state after the prompt's fixed prefix is
+    saved under ``home/prefix`` and loaded by the next process (rag.prefix). After a crash,
+    the next call starts a new process; a crash of the chosen configuration rules it out.
     """
 
-    def __init__(self, path: Path, *, context_tokens: int = 4096, threads: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        context_tokens: int = 4096,
+        threads: int = 0,
+        home: Path | None = None,
+        repack: str = "auto",
+        engine: str = DEFAULT_ENGINE,
+    ) -> None:
         super().__init__()
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise ModelError(
-                "The llama-cpp backend needs llama-cpp-python: pip install llama-cpp-python"
-            ) from exc
+        from .settings import default_home
+
         self.name = f"llama-cpp:{path.name}"
-        self._llm = Llama(
-            model_path=str(path),
-            n_ctx=context_tokens,
-            n_threads=threads or os.cpu_count() or 2,
-            n_batch=512,
-            seed=0,
-            verbose=False,
-        )
+        self.path, self.home = path, home or default_home()
+        self._repack, self._engine = repack, engine
+        self._options: dict[str, Any] = {
+            "path": str(path),
+            "context_tokens": context_tokens,
+            "threads": threads,
+            "states": str(self.home / "prefix"),
+        }
+        self.verdict: Verdict | None = None  # rag.runtime's choice, when repack is "auto"
+        self._process: ModelProcess | None = None
+        self._failure: BaseException | None = None
+        self._starting = threading.Thread(target=self._start_in_background, daemon=True)
+        self._starting.start()
+
+    def _start_in_background(self) -> None:
+        try:
+            self._process = self._start()
+        except BaseException as exc:  # raised by the first call, in the caller's thread
+            self._failure = exc
+
+    def _start(self) -> ModelProcess:
+        if self._repack in ("on", "off"):
+            repack = self._repack == "on"
+        else:
+            self.verdict = choose(
+                self.path,
+                self.home,
+                probe=lambda config: run_probe(self._options, config, engine=self._engine),
+            )
+            repack = self.verdict.repack
+        process = ModelProcess({**self._options, "repack": repack}, engine=self._engine)
+        try:
+            process.wait_ready()
+        except ModelCrashed as crash:
+            raise self._explain(crash, repack, "loading the model") from None
+        return process
+
+    def _model(self) -> ModelProcess:
+        """The running model process: the one started in the background, or a new one."""
+        self._starting.join()
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        if self._process is None or not self._process.alive:
+            self._process = self._start()
+        return self._process
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the model process said of itself when ready: file, configuration, load time,
+        llama.cpp's build (``system_info``)."""
+        return self._model().info
 
     def stream(
         self,
@@ -166,39 +145,77 @@ class LlamaCppGenerator(Generator):
         seed: int = 0,
         gate: Gate | None = None,
     ) -> Iterator[str]:
-        from llama_cpp import LogitsProcessorList
-
+        process = self._model()
         self.usage = Usage()
-        processors = None
-        if gate is not None:
-            marker = self._llm.tokenize(gate.marker.encode("utf-8"), add_bos=False)[0]
-            hook = FirstStep(self.usage, token=marker, gate=gate)
-            processors = LogitsProcessorList([lambda ids, scores: hook(scores)])
-        chunks = self._llm.create_chat_completion(
-            messages=messages,  # type: ignore[arg-type]
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_k=1 if temperature == 0 else 40,
-            seed=seed,
-            stream=True,
-            logits_processor=processors,
-        )
-        for chunk in chunks:
-            delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
-            piece = delta.get("content")
-            if piece:
-                self.usage.completion_tokens += 1
-                yield piece
-        # The context now holds prompt + reply; the reply count is exact per chunk.
-        self.usage.prompt_tokens = max(0, self._llm.n_tokens - self.usage.completion_tokens)
+        request = {
+            "op": "generate",
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+            "gate": {"marker": gate.marker, "threshold": gate.threshold} if gate else None,
+        }
+        try:
+            for message in process.call(request):
+                if "piece" in message:
+                    yield str(message["piece"])
+                else:
+                    self.usage = Usage(**message["done"])
+        except ModelCrashed as crash:
+            raise self._explain(crash, bool(process.info.get("repack")), "answering") from None
 
     def count_tokens(self, text: str) -> int:
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+        return int(self._ask({"op": "count", "text": text})["tokens"])
 
-    @property
-    def llm(self) -> Any:
-        """The ``llama_cpp.Llama`` underneath, for measuring the raw runtime (bench/)."""
-        return self._llm
+    def measure(self) -> dict[str, float]:
+        """Prompt and decoding speed of the running model, in tokens per second."""
+        return {k: float(v) for k, v in self._ask({"op": "measure"}).items()}
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        process = self._model()
+        try:
+            return next(m["done"] for m in process.call(request) if "done" in m)
+        except ModelCrashed as crash:
+            raise self._explain(crash, bool(process.info.get("repack")), "measuring") from None
+
+    def close(self) -> None:
+        """End the model process (it also ends by itself when this process does)."""
+        self._starting.join()
+        if self._process is not None:
+            self._process.close()
+
+    def _explain(self, crash: ModelCrashed, repack: bool, doing: str) -> ModelCrashed:
+        """``crash`` told as a user needs it: what died, why it may have, what happens now."""
+        config = "repacked" if repack else "plain"
+        if not crash.native:
+            remedy = (
+                "It was ended from outside, most often by the system for lack of memory "
+                "(the model needs about 2 GB). The next question starts it again."
+            )
+        elif self.verdict is not None and self.verdict.config == config:
+            try:
+                self.verdict = record_crash(self.verdict, self.home, crash.status)
+                remedy = (
+                    f"llama.cpp's {config} configuration is now ruled out on this machine: ask "
+                    f"again, and the {self.verdict.config} one answers."
+                )
+            except ModelError as exc:
+                remedy = str(exc)
+        else:
+            remedy = (
+                "The next question starts it again. If it crashes again, the model file may be "
+                f"damaged ({self.path}), or this llama.cpp build may not suit this CPU."
+            )
+        said = last_words(crash.last_words)
+        said = f" Its last words: {said}" if said else ""
+        explained = ModelCrashed(
+            f"The local model's process crashed ({crash.status}) while {doing}, with llama.cpp's "
+            f"{config} configuration. {remedy} `rag doctor` shows the CPU, the llama.cpp build "
+            f"and the model file's checksum.{said}"
+        )
+        explained.status, explained.native = crash.status, crash.native
+        explained.last_words = crash.last_words
+        return explained
 
 
 class TransformersGenerator(Generator):
@@ -453,6 +470,7 @@ def generator_from_spec(
     cache_dir: Path | None = None,
     context_tokens: int = 4096,
     threads: int = 0,
+    repack: str = "auto",
     endpoint: Endpoint | None = None,
 ) -> Generator:
     """Build the generator a settings string names; local models load once per process.
@@ -474,20 +492,24 @@ def generator_from_spec(
         return RemoteGenerator(endpoint, arg)
 
     cache = cache_dir or default_home()
-    key = (spec, model, str(cache), context_tokens, threads)
+    key = (spec, model, str(cache), context_tokens, threads, repack)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _build(spec, model, cache, context_tokens, threads)
+            _CACHE[key] = _build(spec, model, cache, context_tokens, threads, repack)
         return _CACHE[key]
 
 
-def _build(spec: str, model: str, cache: Path, context_tokens: int, threads: int) -> Generator:
+def _build(
+    spec: str, model: str, cache: Path, context_tokens: int, threads: int, repack: str
+) -> Generator:
     kind, _, arg = spec.partition(":")
     if kind == "llama-cpp":
         path = Path(arg).expanduser() if arg else model_path(model, cache / "models")
         if not path.is_file():
             raise ModelError(f"No GGUF file at {path}: give the path of a .gguf model file")
-        return LlamaCppGenerator(path, context_tokens=context_tokens, threads=threads)
+        return LlamaCppGenerator(
+            path, context_tokens=context_tokens, threads=threads, home=cache, repack=repack
+        )
     if kind == "transformers":
         return TransformersGenerator(arg or model, cache_dir=cache)
     raise ModelError(

@@ -188,6 +188,7 @@ class Pipeline:
                 cache_dir=s.home_dir,
                 context_tokens=s.context_tokens,
                 threads=s.threads,
+                repack=s.repack,
                 endpoint=self._endpoint(s.generator_url),
             )
         return self._generator
@@ -211,8 +212,9 @@ class Pipeline:
             return self._retriever
 
     def warm(self) -> None:
-        """Load the models and the index now rather than on the first question."""
-        _ = self.retriever, self.generator
+        """Load the models and the index now rather than on the first question. The local
+        model loads in its own process, so it comes first: it loads while the index does."""
+        _ = self.generator, self.retriever
 
     def index(self, on_progress: Callable[[int, int], None] | None = None) -> IndexStats:
         """Bring the index in line with the corpus folder; returns what changed."""

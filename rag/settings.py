@@ -94,6 +94,10 @@ class Settings:
     context_tokens: int = 4096
     # CPU threads for llama.cpp; 0 means all cores.
     threads: int = 0
+    # llama.cpp's weight repacking for this CPU's kernels (its extra buffer types: AVX2/AVX-512
+    # layouts, AMX on Intel Xeons): "auto" tries both ways once per machine, build and model,
+    # and keeps the one that works and answers sooner (rag/runtime.py); "on" or "off" forces it.
+    repack: str = "auto"
 
     # The model refuses by writing the marker NONE first; it may do so only when it gives the
     # marker at least this probability (rag.generation.Gate), otherwise it must answer, and
@@ -145,6 +149,7 @@ class Settings:
             ),
             "top_k": (self.top_k >= 1, "give at least 1"),
             "context_sentences": (self.context_sentences >= 0, "give 0 (whole chunks) or more"),
+            "repack": (self.repack in {"auto", "on", "off"}, "use auto, on or off"),
         }
         problems = [
             f"{k}={getattr(self, k)!r}: {rule}" for k, (ok, rule) in rules.items() if not ok
