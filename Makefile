@@ -7,22 +7,53 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-# llama-cpp-python compiles from source (about 7 minutes on 2 cores, cached by pip afterwards).
+CACHE  ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag
+
+# llama-cpp-python compiles from source for this CPU (7-9 minutes on 2 cores). On x86-64 its
+# AMX kernels are left out: in the llama.cpp that 0.3.36 vendors they crash at the first prompt
+# on Intel Xeons with AMX (docs/runtime.md); every other kernel is built for this CPU as before.
+# The wheel is kept in $(CACHE)/wheels under a name made of the version, the flags, this CPU and
+# this Python, so a new .venv reuses it and a change of any of them builds another; pip's own
+# cache is not used, since it would hand back a wheel built with other flags.
+LLAMA_CPP := llama-cpp-python==0.3.36
+NO_AMX    := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64 amd64 AMD64,$(shell uname -m)),\
+  -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)')
+LLAMA_KEY := $(shell (echo '$(LLAMA_CPP) $(LLAMA_CMAKE_ARGS)'; uname -m; \
+  grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null; \
+  sysctl -n machdep.cpu.brand_string machdep.cpu.features 2>/dev/null; $(PYTHON) -V) | \
+  $(PYTHON) -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')
+LLAMA_WHEELS := $(CACHE)/wheels/llama-$(LLAMA_KEY)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # The torch build the [torch] extra uses: the CPU wheel. Installed first and on its own so that
 # the extra's "torch>=2.4" is already met and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: chat test install install-test chromium lint clean
+.PHONY: chat test install install-test chromium lint clean rebuild-llama
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-install: $(PY)
+# The stamp names the build installed in .venv: another key installs (or builds) another.
+$(VENV)/.llama-$(LLAMA_KEY): | $(PY)
+	@ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --quiet --no-deps --no-cache-dir \
+	    --no-binary llama-cpp-python -w $(LLAMA_WHEELS).tmp "$(LLAMA_CPP)" && \
+	  rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS)
+	$(PIP) install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
+	rm -f $(VENV)/.llama-* && touch $@
+
+# Build llama-cpp-python again for this machine, and install it (after an upgrade of the
+# compiler or the CPU, or to replace a build made by hand).
+rebuild-llama: | $(PY)
+	rm -rf $(LLAMA_WHEELS) $(VENV)/.llama-*
+	$(MAKE) $(VENV)/.llama-$(LLAMA_KEY)
+
+install: $(VENV)/.llama-$(LLAMA_KEY)
 	$(PIP) install --quiet -e ".[app]"
 
-install-test: $(PY) chromium
+install-test: $(VENV)/.llama-$(LLAMA_KEY) chromium
 	$(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -e ".[test]"
 

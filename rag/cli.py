@@ -3,6 +3,7 @@
     rag index [PATH]          index PATH (default: the built-in articles) and make it the default
     rag ask "question"        stream a cited answer, then its sources (--json for scripts)
     rag chat                  start the web chat (needs the [app] extra)
+    rag doctor                what is wrong, when something is: CPU, llama.cpp, model, index
 
 Only this module and the app turn RagErrors into messages for people.
 """
@@ -292,6 +293,22 @@ def _eval_injection(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import checks
+    from .pipeline import BUILTIN_CORPUS
+
+    settings = _settings(args)
+    problems = 0
+    for check in checks(settings, Path(settings.corpus or BUILTIN_CORPUS)):
+        lines = [*check.lines, *(f"! {p}" for p in check.problems)] or ["-"]
+        for i, line in enumerate(lines):
+            start = f"{check.name:<15}" if i == 0 else " " * 15
+            print(textwrap.fill(line, 100, initial_indent=start, subsequent_indent=" " * 17))
+        problems += len(check.problems)
+    print(f"\n{problems} problem(s) found" if problems else "\nNo problem found")
+    return 1 if problems else 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     app_file = Path(__file__).resolve().parent.parent / "app.py"
     if not app_file.is_file():
@@ -352,6 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=Path("eval/report"), help="report folder")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "doctor",
+        help="check the CPU, llama.cpp's build and configuration, the model file and the index, "
+        "and measure the model's speed",
+    )
+    p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("chat", help="start the web chat")
     p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")

@@ -91,7 +91,7 @@ class LlamaCppGenerator(Generator):
             "threads": threads,
             "states": str(self.home / "prefix"),
         }
-        self.verdict: Verdict | None = None  # rag.runtime's choice, when repack is "auto"
+        self._verdict: Verdict | None = None
         self._process: ModelProcess | None = None
         self._failure: BaseException | None = None
         self._starting = threading.Thread(target=self._start_in_background, daemon=True)
@@ -107,12 +107,12 @@ class LlamaCppGenerator(Generator):
         if self._repack in ("on", "off"):
             repack = self._repack == "on"
         else:
-            self.verdict = choose(
+            self._verdict = choose(
                 self.path,
                 self.home,
                 probe=lambda config: run_probe(self._options, config, engine=self._engine),
             )
-            repack = self.verdict.repack
+            repack = self._verdict.repack
         process = ModelProcess({**self._options, "repack": repack}, engine=self._engine)
         try:
             process.wait_ready()
@@ -129,6 +129,12 @@ class LlamaCppGenerator(Generator):
         if self._process is None or not self._process.alive:
             self._process = self._start()
         return self._process
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """rag.runtime's choice of configuration, when ``repack`` is "auto" (once started)."""
+        self._starting.join()
+        return self._verdict
 
     @property
     def info(self) -> dict[str, Any]:
@@ -192,12 +198,12 @@ class LlamaCppGenerator(Generator):
                 "It was ended from outside, most often by the system for lack of memory "
                 "(the model needs about 2 GB). The next question starts it again."
             )
-        elif self.verdict is not None and self.verdict.config == config:
+        elif self._verdict is not None and self._verdict.config == config:
             try:
-                self.verdict = record_crash(self.verdict, self.home, crash.status)
+                self._verdict = record_crash(self._verdict, self.home, crash.status)
                 remedy = (
                     f"llama.cpp's {config} configuration is now ruled out on this machine: ask "
-                    f"again, and the {self.verdict.config} one answers."
+                    f"again, and the {self._verdict.config} one answers."
                 )
             except ModelError as exc:
                 remedy = str(exc)

@@ -54,7 +54,6 @@ class LlamaEngine:
     ) -> None:
         try:
             import llama_cpp
-            from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as exc:
             raise ModelError(
@@ -62,38 +61,31 @@ class LlamaEngine:
             ) from exc
         self.path, self.repack = Path(path), repack
         started = time.perf_counter()
-        try:
-            with _extra_buffers(llama_cpp, repack):
-                self._llm = Llama(
-                    model_path=str(self.path),
-                    n_ctx=context_tokens,
-                    n_threads=threads or os.cpu_count() or 2,
-                    n_batch=512,
-                    seed=0,
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(
-                f"llama.cpp could not load {self.path}: {exc}. Is it a GGUF model file?"
-            ) from exc
+        self._llm = load_llama(
+            self.path, repack=repack, context_tokens=context_tokens, threads=threads
+        )
         self.load_s = time.perf_counter() - started
         self.system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()
         self.version = str(getattr(llama_cpp, "__version__", "?"))
         self.usage = Usage()
+        # The file's chat template, as llama-cpp-python's chat handler renders it: for the
+        # whole prompt (opening the assistant's turn) and for its fixed prefix (not opening it).
         template = self._llm.metadata.get("tokenizer.chat_template")
         self._formats: tuple[Any, Any] | None = None
         if template:
-            eos = self._llm._model.token_get_text(self._llm.token_eos())
-            self._formats = tuple(  # type: ignore[assignment]
-                Jinja2ChatFormatter(
+            eos, bos = self._llm.token_eos(), self._llm.token_bos()
+            text = self._llm._model.token_get_text
+
+            def chat_format(opening: bool) -> Any:
+                return Jinja2ChatFormatter(
                     template=template,
-                    eos_token=eos,
-                    bos_token="",
+                    eos_token=text(eos) if eos != -1 else "",
+                    bos_token=text(bos) if bos != -1 else "",
                     add_generation_prompt=opening,
-                    stop_token_ids=[self._llm.token_eos()],
+                    stop_token_ids=[eos],
                 )
-                for opening in (True, False)
-            )
+
+            self._formats = (chat_format(True), chat_format(False))
         self._states = (
             PrefixStates(Path(states), key=self.state_key())
             if states is not None and self._formats is not None
@@ -147,7 +139,7 @@ class LlamaEngine:
             "logits_processor": processors,
         }
         if self._formats is None:  # no chat template in the file: llama-cpp-python's own format
-            chunks: Any = self._llm.create_chat_completion(messages=messages, **sampling)  # type: ignore[arg-type]
+            chunks: Any = self._llm.create_chat_completion(messages=messages, **sampling)
         else:
             rendered = self._formats[0](messages=messages)
             prompt = self._tokens(rendered.prompt)
@@ -264,6 +256,31 @@ class LlamaEngine:
                 break
         llm.reset()
         return (made - 1) / (time.perf_counter() - first) if made > 1 else 0.0
+
+
+def load_llama(
+    path: Path, *, repack: bool, context_tokens: int = 4096, threads: int = 0, **extra: Any
+) -> Any:
+    """A ``llama_cpp.Llama`` for ``path`` with llama.cpp's extra buffer types (weight
+    repacking) on or off: what the engine runs, and what bench/ compares it with."""
+    import llama_cpp
+    from llama_cpp import Llama
+
+    try:
+        with _extra_buffers(llama_cpp, repack):
+            return Llama(
+                model_path=str(path),
+                n_ctx=context_tokens,
+                n_threads=threads or os.cpu_count() or 2,
+                n_batch=512,
+                seed=0,
+                verbose=False,
+                **extra,
+            )
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(
+            f"llama.cpp could not load {path}: {exc}. Is it a GGUF model file?"
+        ) from exc
 
 
 @contextlib.contextmanager
