@@ -28,6 +28,7 @@ from .models import MODELS, model_path
 from .runtime import Machine, machine
 from .settings import Settings
 from .storage import sha256_file
+from .worker import DEFAULT_ENGINE
 
 
 @dataclass
@@ -39,8 +40,9 @@ class Check:
     problems: list[str] = field(default_factory=list)
 
 
-def checks(settings: Settings, corpus: Path) -> Iterator[Check]:
-    """The checks in order; each is yielded as soon as it is done (some take seconds)."""
+def checks(settings: Settings, corpus: Path, *, engine: str = DEFAULT_ENGINE) -> Iterator[Check]:
+    """The checks in order; each is yielded as soon as it is done (some take seconds).
+    ``engine`` runs the model (rag.worker; tests give a fake)."""
     here = machine()
     yield cpu_check(here)
     local = settings.generator.partition(":")[0] == "llama-cpp"
@@ -52,7 +54,7 @@ def checks(settings: Settings, corpus: Path) -> Iterator[Check]:
     else:
         yield Check("Model", [f"generator {settings.generator}: not the local llama.cpp model"])
     if path is not None:
-        yield from runtime_checks(settings, path, here)
+        yield from runtime_checks(settings, path, here, engine)
     yield index_check(settings, corpus)
 
 
@@ -92,7 +94,7 @@ def model_file(settings: Settings, check: Check) -> Path | None:
     return path
 
 
-def runtime_checks(settings: Settings, path: Path, here: Machine) -> Iterator[Check]:
+def runtime_checks(settings: Settings, path: Path, here: Machine, engine: str) -> Iterator[Check]:
     """llama.cpp's build, the configuration chosen, the prefix states and the speed, from a
     model process started as the pipeline starts it."""
     from .generation import LlamaCppGenerator
@@ -103,6 +105,7 @@ def runtime_checks(settings: Settings, path: Path, here: Machine) -> Iterator[Ch
         threads=settings.threads,
         home=settings.home_dir,
         repack=settings.repack,
+        engine=engine,
     )
     try:
         build, chosen = Check("llama.cpp"), Check("Configuration")

@@ -13,6 +13,7 @@ default (greedy).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -162,11 +163,13 @@ class LlamaCppGenerator(Generator):
             "gate": {"marker": gate.marker, "threshold": gate.threshold} if gate else None,
         }
         try:
-            for message in process.call(request):
-                if "piece" in message:
-                    yield str(message["piece"])
-                else:
-                    self.usage = Usage(**message["done"])
+            # closing(): a caller that stops reading early cancels the generation there.
+            with contextlib.closing(process.call(request)) as replies:
+                for message in replies:
+                    if "piece" in message:
+                        yield str(message["piece"])
+                    else:
+                        self.usage = Usage(**message["done"])
         except ModelCrashed as crash:
             raise self._explain(crash, bool(process.info.get("repack")), "answering") from None
 

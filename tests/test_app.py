@@ -323,3 +323,32 @@ def test_a_bad_setting_stops_the_chat_with_its_name(
         app.main([])
     assert stopped.value.code == 2
     assert "RAG_TOP_K='eight': give a whole number" in capsys.readouterr().err
+
+
+def test_a_crash_of_the_model_is_a_message_and_the_chat_goes_on(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """The model process dies of a segmentation fault mid-answer (a fake engine's, a real
+    fault): the user reads why, the chat process lives on, the next question is answered
+    and an upload made meanwhile is indexed (tests/fake_engines.py)."""
+    from rag.generation import LlamaCppGenerator
+
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF fake")
+    settings = Settings(home=tmp_path / "home", corpus=corpus)
+    generator = LlamaCppGenerator(
+        model, home=settings.home_dir, engine="tests.fake_engines:CrashAnsweringWhenRepacked"
+    )
+    pipeline = Pipeline(settings, embedder=FakeEmbedder(), generator=generator)
+    try:
+        crashed = html.unescape(last_reply(list(app.respond(QUESTION, [], [], pipeline))[-1][0]))
+        assert crashed.startswith("⚠ The local model's process crashed (killed by SIGSEGV")
+        assert "ask again" in crashed and "rag doctor" in crashed
+        upload = tmp_path / "note.md"
+        upload.write_text("Note\n\nZhipu AI a levé 1 milliard de yuans en 2024.\n", "utf-8")
+        pipeline.add_document(upload.name, upload.read_bytes())
+        steps = list(app.respond(QUESTION, [], [], pipeline))
+        assert not last_reply(steps[-1][0]).startswith("⚠"), last_reply(steps[-1][0])
+        assert "note.md" in {d.id for d in pipeline.documents()}
+    finally:
+        generator.close()

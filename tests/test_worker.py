@@ -159,3 +159,17 @@ def test_a_crash_while_answering_rules_the_configuration_out_and_the_next_answer
         assert again.verdict is not None and again.verdict.crashes
     finally:
         again.close()
+
+
+def test_a_generation_stopped_early_lets_the_next_one_through(
+    model_file: Path, tmp_path: Path
+) -> None:
+    generator = LlamaCppGenerator(model_file, home=tmp_path / "home", engine=ECHO)
+    try:
+        stream = generator.stream([{"role": "user", "content": " ".join(["mot"] * 500)}])
+        assert next(stream) == "mot "
+        stream.close()  # as the chat does when a user starts a new conversation mid-answer
+        assert "".join(generator.stream([{"role": "user", "content": "fin"}])) == "fin "
+        assert generator.count_tokens("un deux") == 2
+    finally:
+        generator.close()

@@ -1,0 +1,52 @@
+"""``rag doctor`` on a fake model engine (tests/fake_engines.py): every check reports, a
+problem says what to do, and the exit status says whether there was one.
+
+Worked example: with RAG_GENERATOR=llama-cpp:/missing.gguf, the report says "No model file at
+/missing.gguf" and ``rag doctor`` exits with 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.doctor import checks
+from rag.settings import Settings
+from tests.conftest import CORPUS
+
+
+def test_every_check_reports_on_a_working_model(tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF fake")
+    settings = Settings(home=tmp_path / "home", generator=f"llama-cpp:{model}")
+    found = {c.name: c for c in checks(settings, CORPUS, engine="tests.fake_engines:Echo")}
+    assert list(found) == [
+        "CPU", "Model", "llama.cpp", "Configuration", "Prefix states", "Speed", "Index",
+    ]  # fmt: skip
+    assert not any(c.problems for c in found.values()), {k: c.problems for k, c in found.items()}
+    assert "not a packaged model" in " ".join(found["Model"].lines)
+    assert found["Configuration"].lines[0].startswith("plain: both work")
+    assert found["Speed"].lines == ["prompt 100 tokens/s, writing 10.0 tokens/s (measured now)"]
+    assert "none yet" in found["Index"].lines[0]
+
+
+def test_a_model_that_cannot_start_is_a_problem_with_its_cause(tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF fake")
+    settings = Settings(home=tmp_path / "home", generator=f"llama-cpp:{model}")
+    found = {c.name: c for c in checks(settings, CORPUS, engine="tests.fake_engines:CrashOnLoad")}
+    [problem] = found["Configuration"].problems
+    assert "any configuration" in problem and "SIGSEGV" in problem
+
+
+def test_the_command_exits_with_1_when_something_is_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RAG_GENERATOR", f"llama-cpp:{tmp_path / 'missing.gguf'}")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "No model file at" in out and "1 problem(s) found" in out
+    assert out.startswith("CPU")
