@@ -299,7 +299,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     problems = 0
-    for check in checks(settings, Path(settings.corpus or BUILTIN_CORPUS)):
+    for check in checks(settings, Path(settings.corpus or BUILTIN_CORPUS), again=args.again):
         lines = [*check.lines, *(f"! {p}" for p in check.problems)] or ["-"]
         for i, line in enumerate(lines):
             start = f"{check.name:<15}" if i == 0 else " " * 15
@@ -376,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
         "and measure the model's speed",
     )
     p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")
+    p.add_argument(
+        "--again",
+        action="store_true",
+        help="try llama.cpp's configurations again (about 15 s) instead of the saved choice",
+    )
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("chat", help="start the web chat")

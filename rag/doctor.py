@@ -25,7 +25,7 @@ from pathlib import Path
 from .errors import RagError
 from .index import load_index
 from .models import MODELS, model_path
-from .runtime import Machine, machine
+from .runtime import Machine, forget, machine
 from .settings import Settings
 from .storage import sha256_file
 from .worker import DEFAULT_ENGINE
@@ -40,8 +40,11 @@ class Check:
     problems: list[str] = field(default_factory=list)
 
 
-def checks(settings: Settings, corpus: Path, *, engine: str = DEFAULT_ENGINE) -> Iterator[Check]:
+def checks(
+    settings: Settings, corpus: Path, *, again: bool = False, engine: str = DEFAULT_ENGINE
+) -> Iterator[Check]:
     """The checks in order; each is yielded as soon as it is done (some take seconds).
+    ``again`` tries llama.cpp's configurations again rather than reading the saved choice;
     ``engine`` runs the model (rag.worker; tests give a fake)."""
     here = machine()
     yield cpu_check(here)
@@ -54,12 +57,16 @@ def checks(settings: Settings, corpus: Path, *, engine: str = DEFAULT_ENGINE) ->
     else:
         yield Check("Model", [f"generator {settings.generator}: not the local llama.cpp model"])
     if path is not None:
+        if again:
+            forget(path, settings.home_dir, here)
         yield from runtime_checks(settings, path, here, engine)
     yield index_check(settings, corpus)
 
 
 def cpu_check(here: Machine) -> Check:
     flags = " ".join(here.notable) or "(none of those llama.cpp's kernels are chosen by)"
+    if "avx2" in here.flags and not here.flags & {"amx_tile", "amx_int8"}:
+        flags += " (no AMX)"
     return Check("CPU", [f"{here.cpu} ({here.arch}), {here.cores} cores", f"flags: {flags}"])
 
 
@@ -128,7 +135,8 @@ def runtime_checks(settings: Settings, path: Path, here: Machine, engine: str) -
         if verdict is None:
             chosen.lines.append(f"{'repacked' if info.get('repack') else 'plain'}, as set")
         else:
-            chosen.lines += [f"{verdict.config}: {verdict.reason}"]
+            tried = f", tried {verdict.when}" if verdict.when else ""
+            chosen.lines += [f"{verdict.config}{tried}: {verdict.reason}"]
             chosen.lines += [t.summary() for t in verdict.trials.values()]
             chosen.lines += [f"crashed while answering: {c}" for c in verdict.crashes]
         chosen.lines.append(f"model loaded in {float(info.get('load_s', 0)):.1f} s")

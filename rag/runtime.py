@@ -35,6 +35,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -138,6 +139,7 @@ class Verdict:
     machine: Machine
     key: str = ""
     crashes: list[str] = field(default_factory=list)  # crashes while answering, in words
+    when: str = ""  # when the configurations were tried, local time
 
     @property
     def repack(self) -> bool:
@@ -243,10 +245,20 @@ def choose(model: Path, home: Path, *, probe: Probe, here: Machine | None = None
         log.warning("The saved runtime choice %s is unreadable (%s): trying again", path, exc)
     trials = {name: probe(name) for name in CONFIGS}
     config, reason = decide(trials)
-    verdict = Verdict(config, reason, trials, here, key)
+    verdict = Verdict(config, reason, trials, here, key, when=time.strftime("%Y-%m-%d %H:%M"))
     log.info("llama.cpp configuration: %s, as %s", config, reason)
     save(verdict, home)
     return verdict
+
+
+def forget(model: Path, home: Path, here: Machine | None = None) -> bool:
+    """Remove the saved verdict for ``model`` on this machine, so that the next start tries
+    the configurations again (after a change the key does not see, such as the machine's load
+    when they were tried). Whether there was one."""
+    path = verdict_path(home, verdict_key(model, here or machine()))
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed
 
 
 def record_crash(verdict: Verdict, home: Path, status: str) -> Verdict:

@@ -37,7 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
@@ -142,7 +142,7 @@ class ModelProcess:
         self.info = dict(message.get("ready") or {})
         return self.info
 
-    def call(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def call(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
         """Send ``request``; yield the child's replies up to and including ``done``. Closing
         the iterator early cancels the request and waits for the child to stop."""
         self._send(request)

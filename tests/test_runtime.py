@@ -85,6 +85,20 @@ def test_the_verdict_is_kept_and_tried_again_when_the_model_changes(
     assert asked == ["plain", "repacked"] * 2
 
 
+def test_a_forgotten_verdict_is_tried_again(model: Path, tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def probe(config: str) -> Trial:
+        asked.append(config)
+        return trial(config)
+
+    home = tmp_path / "home"
+    choose(model, home, probe=probe, here=HERE)
+    assert runtime.forget(model, home, HERE) and not runtime.forget(model, home, HERE)
+    choose(model, home, probe=probe, here=HERE)
+    assert asked == ["plain", "repacked"] * 2
+
+
 def test_a_damaged_verdict_is_tried_again(model: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     verdict = choose(model, home, probe=lambda c: trial(c), here=HERE)
