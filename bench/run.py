@@ -57,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import retrieval as synthetic
+from table import report
 
 from rag import Settings
 from rag.chunking import chunk_document, sentence_units
@@ -504,19 +505,7 @@ def main() -> None:
     del pipeline
     bench_end_to_end(6 if args.quick else len(questions))
 
-    lines = [
-        "| stage | measure | value | target |",
-        "|---|---|---|---|",
-        *(f"| {' | '.join(r)} |" for r in ROWS),
-        "",
-        machine(),
-        f"Command: `{' '.join(['.venv/bin/python', *sys.argv])}`; "
-        f"{(time.perf_counter() - started) / 60:.1f} min in all.",
-    ]
-    print("\n".join(lines))
-    if args.out:
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+    report("stage", ROWS, machine(), started, args.out)
 
 
 if __name__ == "__main__":

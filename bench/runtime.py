@@ -40,7 +40,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from table import report
 
 from rag import Settings
 from rag.citations import detect_language
@@ -258,20 +261,11 @@ def main() -> None:
         chosen = verdict.repack if verdict else False
         bench_lookup(path, chosen, prompts, raw[chosen])
         bench_rag_ask(questions[0], questions[1], home, 2 if args.quick else 3)
-    lines = [
-        "| what | measure | value | target |",
-        "|---|---|---|---|",
-        *(f"| {' | '.join(r)} |" for r in ROWS),
-        "",
+    described = (
         f"Machine: {here.cpu} ({here.arch}), {here.cores} cores; CPU flags: "
-        f"{' '.join(here.notable)}; llama.cpp build: {system_info}; {time.strftime('%Y-%m-%d')}.",
-        f"Command: `{' '.join(['.venv/bin/python', *sys.argv])}`; "
-        f"{(time.perf_counter() - started) / 60:.1f} min in all.",
-    ]
-    print("\n".join(lines))
-    if args.out:
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+        f"{' '.join(here.notable)}; llama.cpp build: {system_info}; {time.strftime('%Y-%m-%d')}."
+    )
+    report("what", ROWS, described, started, args.out)
 
 
 if __name__ == "__main__":
