@@ -37,10 +37,13 @@ $(PY):
 
 # The stamp names the build installed in .venv: another key installs (or builds) another.
 $(VENV)/.llama-$(LLAMA_KEY): | $(PY)
-	@ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || \
+	@if ! ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1; then \
+	  echo "Building llama-cpp-python for this CPU (7-9 minutes on 2 cores, once)"; \
+	  rm -rf $(LLAMA_WHEELS).tmp && \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --quiet --no-deps --no-cache-dir \
 	    --no-binary llama-cpp-python -w $(LLAMA_WHEELS).tmp "$(LLAMA_CPP)" && \
-	  rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS)
+	  mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); \
+	fi
 	$(PIP) install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
 	rm -f $(VENV)/.llama-* && touch $@
 
