@@ -45,6 +45,7 @@ $(VENV)/.llama-$(LLAMA_KEY): | $(PY)
 	  mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); \
 	fi
 	$(PIP) install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
+	$(PIP) install --quiet $(LLAMA_WHEELS)/*.whl  # what it needs (numpy, jinja2, ...)
 	rm -f $(VENV)/.llama-* && touch $@
 
 # Build llama-cpp-python again for this machine, and install it (after an upgrade of the
