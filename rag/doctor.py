@@ -106,22 +106,22 @@ def runtime_checks(settings: Settings, path: Path, here: Machine, engine: str) -
     model process started as the pipeline starts it."""
     from .generation import LlamaCppGenerator
 
-    generator = LlamaCppGenerator(
-        path,
-        context_tokens=settings.context_tokens,
-        threads=settings.threads,
-        home=settings.home_dir,
-        repack=settings.repack,
-        engine=engine,
-    )
+    build, chosen = Check("llama.cpp"), Check("Configuration")
     try:
-        build, chosen = Check("llama.cpp"), Check("Configuration")
-        try:
-            info = generator.info
-        except RagError as exc:
-            chosen.problems.append(str(exc))
-            yield chosen
-            return
+        generator = LlamaCppGenerator(
+            path,
+            context_tokens=settings.context_tokens,
+            threads=settings.threads,
+            home=settings.home_dir,
+            repack=settings.repack,
+            engine=engine,
+        )
+        info = generator.info
+    except RagError as exc:  # no configuration works, or the model process died loading
+        chosen.problems.append(str(exc))
+        yield chosen
+        return
+    try:
         features = build_features(str(info.get("system_info", "")))
         build.lines.append(f"llama-cpp-python {info.get('version', '?')}: " + " ".join(features))
         if "AMX_INT8" in features and "amx_int8" in here.flags:

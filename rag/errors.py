@@ -34,7 +34,7 @@ class ModelCrashed(ModelError):
     while loading or answering. The message names the cause and the remedy; the process that
     asked keeps running, and the next question starts a new model process.
 
-    ``status`` says how it ended ("killed by SIGSEGV (segmentation fault)"), ``last_words``
+    ``status`` says how it ended ("was killed by SIGSEGV (segmentation fault)"), ``last_words``
     holds the last lines it wrote on stderr."""
 
     status: str = ""

@@ -92,7 +92,15 @@ class LlamaCppGenerator(Generator):
             "threads": threads,
             "states": str(self.home / "prefix"),
         }
+        # Chosen before anything else loads: the trials measure speed, so they run alone. Read
+        # from disk in a millisecond after the first time.
         self._verdict: Verdict | None = None
+        if repack not in ("on", "off"):
+            self._verdict = choose(
+                path,
+                self.home,
+                probe=lambda config: run_probe(self._options, config, engine=engine),
+            )
         self._process: ModelProcess | None = None
         self._failure: BaseException | None = None
         self._starting = threading.Thread(target=self._start_in_background, daemon=True)
@@ -105,15 +113,7 @@ class LlamaCppGenerator(Generator):
             self._failure = exc
 
     def _start(self) -> ModelProcess:
-        if self._repack in ("on", "off"):
-            repack = self._repack == "on"
-        else:
-            self._verdict = choose(
-                self.path,
-                self.home,
-                probe=lambda config: run_probe(self._options, config, engine=self._engine),
-            )
-            repack = self._verdict.repack
+        repack = self._verdict.repack if self._verdict else self._repack == "on"
         process = ModelProcess({**self._options, "repack": repack}, engine=self._engine)
         try:
             process.wait_ready()
@@ -133,8 +133,7 @@ class LlamaCppGenerator(Generator):
 
     @property
     def verdict(self) -> Verdict | None:
-        """rag.runtime's choice of configuration, when ``repack`` is "auto" (once started)."""
-        self._starting.join()
+        """rag.runtime's choice of configuration, when ``repack`` is "auto"."""
         return self._verdict
 
     @property
@@ -205,8 +204,8 @@ class LlamaCppGenerator(Generator):
             try:
                 self._verdict = record_crash(self._verdict, self.home, crash.status)
                 remedy = (
-                    f"llama.cpp's {config} configuration is now ruled out on this machine: ask "
-                    f"again, and the {self._verdict.config} one answers."
+                    "That configuration is now ruled out on this machine: ask again, and the "
+                    f"{self._verdict.config} one answers."
                 )
             except ModelError as exc:
                 remedy = str(exc)
@@ -218,8 +217,8 @@ class LlamaCppGenerator(Generator):
         said = last_words(crash.last_words)
         said = f" Its last words: {said}" if said else ""
         explained = ModelCrashed(
-            f"The local model's process crashed ({crash.status}) while {doing}, with llama.cpp's "
-            f"{config} configuration. {remedy} `rag doctor` shows the CPU, the llama.cpp build "
+            f"The local model's process {crash.status} while {doing}, running llama.cpp's "
+            f"{config} configuration. {remedy} “rag doctor” shows the CPU, the llama.cpp build "
             f"and the model file's checksum.{said}"
         )
         explained.status, explained.native = crash.status, crash.native

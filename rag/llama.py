@@ -216,7 +216,9 @@ class LlamaEngine:
         prompt is, so that the batched kernels are the ones compared."""
         import numpy as np
 
-        speed = self.measure(prompt=128, decode=16)
+        # The best of two: a moment of other load on the machine slows one, rarely both.
+        runs = [self.measure(prompt=128, decode=16) for _ in range(2)]
+        speed = {k: max(r[k] for r in runs) for k in runs[0]}
         llm = self._llm
         tokens = self._tokens(PROBE_TEXT * 4)[:positions]
         llm.reset()

@@ -266,7 +266,7 @@ def record_crash(verdict: Verdict, home: Path, status: str) -> Verdict:
     ruled out, and the other chosen if it worked (saved). A ModelError when none is left."""
     crashed = verdict.config
     trials = dict(verdict.trials)
-    trials[crashed] = replace(trials[crashed], ok=False, problem=f"crashed answering: {status}")
+    trials[crashed] = replace(trials[crashed], ok=False, problem=f"answering, it {status}")
     config, reason = decide(trials)
     updated = replace(
         verdict,

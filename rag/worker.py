@@ -60,7 +60,7 @@ def describe_exit(code: int | None) -> str:
     """A process's exit status in words.
 
     >>> describe_exit(-11), describe_exit(3)
-    ('killed by SIGSEGV (segmentation fault)', 'exited with status 3')
+    ('was killed by SIGSEGV (segmentation fault)', 'exited with status 3')
     """
     if code is None:
         return "still running"
@@ -69,9 +69,9 @@ def describe_exit(code: int | None) -> str:
     try:
         sig = signal.Signals(-code)
     except ValueError:
-        return f"killed by signal {-code}"
+        return f"was killed by signal {-code}"
     what = signal.strsignal(sig) or ""
-    return f"killed by {sig.name}" + (f" ({what.lower()})" if what else "")
+    return f"was killed by {sig.name}" + (f" ({what.lower()})" if what else "")
 
 
 def last_words(lines: list[str] | tuple[str, ...]) -> str:

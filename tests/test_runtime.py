@@ -27,7 +27,7 @@ def trial(config: str, *, load: float = 0.5, prompt: float = 100, decode: float 
 
 
 def crashed(config: str) -> Trial:
-    return Trial(config, False, "its process killed by SIGSEGV (segmentation fault)")
+    return Trial(config, False, "its process was killed by SIGSEGV (segmentation fault)")
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_a_few_next_tokens_may_differ_between_kernels() -> None:
 
 
 def test_when_nothing_works_the_error_says_what_each_did() -> None:
-    with pytest.raises(ModelError, match="any configuration.*plain: its process killed"):
+    with pytest.raises(ModelError, match="any configuration.*plain: its process was killed"):
         decide({"plain": crashed("plain"), "repacked": crashed("repacked")})
 
 
@@ -112,11 +112,11 @@ def test_a_crash_while_answering_switches_and_is_kept(model: Path, tmp_path: Pat
     home = tmp_path / "home"
     verdict = choose(model, home, probe=lambda c: trial(c, prompt=300 * (c == "repacked") + 1))
     assert verdict.config == "repacked"
-    after = record_crash(verdict, home, "killed by SIGSEGV (segmentation fault)")
+    after = record_crash(verdict, home, "was killed by SIGSEGV (segmentation fault)")
     assert after.config == "plain" and "repacked crashed while answering" in after.reason
     assert choose(model, home, probe=lambda c: pytest.fail("probed again")).config == "plain"
     with pytest.raises(ModelError, match="any configuration"):
-        record_crash(after, home, "killed by SIGSEGV (segmentation fault)")
+        record_crash(after, home, "was killed by SIGSEGV (segmentation fault)")
 
 
 def test_an_unwritable_home_still_chooses(model: Path, tmp_path: Path) -> None:

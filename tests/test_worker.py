@@ -4,7 +4,7 @@ fault at address 0, in the child, while this process carries on.
 
 Worked example: an Echo engine streams "a ", "b " for a last message "a b", then a ``done``
 with its token counts; an engine that segfaults after its first piece raises ModelCrashed
-here, "killed by SIGSEGV", with the child's faulthandler traceback as its last words.
+here, "was killed by SIGSEGV", with the child's faulthandler traceback as its last words.
 """
 
 from __future__ import annotations
@@ -125,14 +125,13 @@ def test_the_generator_runs_the_plain_configuration_when_repacked_crashes(
 def test_a_start_up_that_fails_raises_and_leaves_this_process_running(
     model_file: Path, tmp_path: Path
 ) -> None:
-    generator = LlamaCppGenerator(model_file, home=tmp_path / "home", engine=fake("CrashOnLoad"))
     with pytest.raises(ModelError, match="any configuration.*SIGSEGV"):
-        list(generator.stream([{"role": "user", "content": "bonjour"}]))
+        LlamaCppGenerator(model_file, home=tmp_path / "home", engine=fake("CrashOnLoad"))
     # Forced into one configuration, the crash at load is explained too.
     forced = LlamaCppGenerator(
         model_file, home=tmp_path / "home", repack="off", engine=fake("CrashOnLoad")
     )
-    with pytest.raises(ModelCrashed, match=r"crashed \(killed by SIGSEGV.*loading the model"):
+    with pytest.raises(ModelCrashed, match=r"was killed by SIGSEGV.*while loading the model"):
         list(forced.stream([{"role": "user", "content": "bonjour"}]))
 
 
@@ -146,7 +145,8 @@ def test_a_crash_while_answering_rules_the_configuration_out_and_the_next_answer
         with pytest.raises(ModelCrashed) as caught:
             list(generator.stream(messages))
         message = str(caught.value)
-        assert "SIGSEGV" in message and "repacked configuration is now ruled out" in message
+        assert "SIGSEGV" in message and "running llama.cpp's repacked configuration" in message
+        assert "now ruled out on this machine" in message
         assert "rag doctor" in message
         assert generator.verdict is not None and generator.verdict.config == "plain"
         assert "".join(generator.stream(messages)) == "un deux "
