@@ -181,16 +181,20 @@ class Pipeline:
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            s = self.settings
-            self._generator = generator_from_spec(
-                s.generator,
-                model=s.model,
-                cache_dir=s.home_dir,
-                context_tokens=s.context_tokens,
-                threads=s.threads,
-                repack=s.repack,
-                endpoint=self._endpoint(s.generator_url),
-            )
+            # Under the index's lock: the first start on a machine times llama.cpp's
+            # configurations (rag.runtime), which an indexing beside it would slow unevenly.
+            with self._lock:
+                if self._generator is None:
+                    s = self.settings
+                    self._generator = generator_from_spec(
+                        s.generator,
+                        model=s.model,
+                        cache_dir=s.home_dir,
+                        context_tokens=s.context_tokens,
+                        threads=s.threads,
+                        repack=s.repack,
+                        endpoint=self._endpoint(s.generator_url),
+                    )
         return self._generator
 
     def _endpoint(self, url: str) -> Endpoint | None:
