@@ -25,11 +25,19 @@ LLAMA_KEY := $(shell (echo '$(LLAMA_CPP) $(LLAMA_CMAKE_ARGS)'; uname -m; \
   $(PYTHON) -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')
 LLAMA_WHEELS := $(CACHE)/wheels/llama-$(LLAMA_KEY)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# The versions the tests last passed with on this Python, installed by `make chat` and `make
+# test` alike: constraints-py3.11.txt on Python 3.11 (a pinned version may not exist for
+# another Python; there, the ranges of pyproject.toml are installed, and `make upgrade` pins
+# them). `make upgrade` takes the newest versions pyproject.toml allows, runs the tests on them
+# in a separate .venv-upgrade, and writes them there if they pass. PINS= installs without.
+PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PINS   ?= $(wildcard constraints-py$(PYVER).txt)
+PIN    := $(if $(PINS),-c $(PINS))
 # The torch build the [torch] extra uses: the CPU wheel. Installed first and on its own so that
 # the extra's "torch>=2.4" is already met and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: chat test install install-test chromium lint clean rebuild-llama
+.PHONY: chat test install install-test chromium lint clean rebuild-llama upgrade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +63,11 @@ rebuild-llama: | $(PY)
 	$(MAKE) $(VENV)/.llama-$(LLAMA_KEY)
 
 install: $(VENV)/.llama-$(LLAMA_KEY)
-	$(PIP) install --quiet -e ".[app]"
+	$(PIP) install --quiet $(PIN) -e ".[app]"
 
 install-test: $(VENV)/.llama-$(LLAMA_KEY) chromium
-	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[test]"
+	$(PIP) install --quiet $(PIN) "$(TORCH)"
+	$(PIP) install --quiet $(PIN) -e ".[test]"
 
 # The chat's browser test drives Debian's chromium (Playwright never downloads a browser here).
 # Installed with apt where it is missing and apt is there; elsewhere, install a chromium yourself.
@@ -77,5 +85,15 @@ test: install-test
 	$(PY) -m mypy
 	$(PY) -m pytest
 
+# The newest versions pyproject.toml allows, tested; pinned in constraints.txt if they pass.
+upgrade:
+	rm -rf .venv-upgrade
+	$(MAKE) VENV=.venv-upgrade PINS= test
+	( echo "# Passed make test on Python $(PYVER), $$(uname -m), $$(date +%F); make chat and"; \
+	  echo "# make test install these there. make upgrade renews them (see the Makefile)."; \
+	  .venv-upgrade/bin/python -m pip list --format=freeze --exclude rag --exclude pip | \
+	  sed -E 's/\+[a-z0-9.]+$$//' ) > constraints-py$(PYVER).txt
+	@echo "constraints-py$(PYVER).txt holds the versions that passed: review its git diff"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-upgrade .pytest_cache .mypy_cache .ruff_cache

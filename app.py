@@ -80,6 +80,29 @@ def escape(text: str) -> str:
     return "\n".join(line.lstrip().translate(_ESCAPES) for line in text.splitlines())
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """A chat message's text as the page hands it back: a string in Gradio 5, a list of parts
+    in Gradio 6.
+
+    >>> message_text({"role": "user", "content": [{"type": "text", "text": "Bonjour"}]})
+    'Bonjour'
+    >>> message_text({"role": "user", "content": "Bonjour"})
+    'Bonjour'
+    """
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
+def without_placeholder(history: History) -> History:
+    """``history`` without its last question and the placeholder shown under it while it
+    waited its turn: the answer's stream shows the question again."""
+    if len(history) >= 2 and message_text(history[-1]) == WAITING:
+        return history[:-2]
+    return history
+
+
 def _cited(text: str) -> str:
     """Escaped answer text whose ``[n]`` markers stand out, to match the numbered sources.
 
@@ -313,8 +336,7 @@ def build_app(
     def answer(
         question: str, history: History, asked: list[str], passages: float, mode: str, model: str
     ) -> Iterator[tuple[History, list[str]]]:
-        if history and history[-1].get("content") == WAITING:
-            history = history[:-2]  # the question and its placeholder, shown while it waited
+        history = without_placeholder(history)
         yield from respond(question, history, asked, chat.pipeline(passages, mode, model))
 
     def listing() -> Any:

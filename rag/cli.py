@@ -1,8 +1,9 @@
-"""The ``rag`` command: index a folder, ask questions, start the chat.
+"""The rag command: cited answers from a folder of documents, offline.
 
     rag index [PATH]          index PATH (default: the built-in articles) and make it the default
-    rag ask "question"        stream a cited answer, then its sources (--json for scripts)
+    rag ask "question"        the checked answer, then its sources (--json for scripts)
     rag chat                  start the web chat (needs the [app] extra)
+    rag eval                  run the evaluation questions and write a report
     rag doctor                what is wrong, when something is: CPU, llama.cpp, model, index
 
 Only this module and the app turn RagErrors into messages for people.
@@ -113,24 +114,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(pipeline.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
         return 0
-    raw: list[str] = []
+    # stdout gets the checked answer and its sources, nothing else: a script reads them
+    # there. The model's draft, as it streams, goes to stderr with -v; otherwise a terminal
+    # sees a one-line progress note there, erased before the answer.
+    status = Status(enabled=sys.stderr.isatty() and not args.verbose)
+    status.say("Searching the documents…")
     final: Answer | None = None
+    words = 0
     for item in pipeline.answer_stream(args.question):
         if isinstance(item, Answer):
             final = item
         elif isinstance(item, str):
-            raw.append(item)
-            print(item, end="", flush=True)
-    print()
+            words += len(item.split())
+            status.say(f"Writing the answer… {words} words")
+            if args.verbose:
+                print(item, end="", file=sys.stderr, flush=True)
+    status.say("")
     assert final is not None
-    if final.text.strip() != "".join(raw).strip():
-        print(f"\nChecked answer: {final.text}")
-        if final.why_refused:
-            print(final.why_refused)
+    if args.verbose:
+        print("\n", file=sys.stderr)
         if final.redrafted:
-            print("(The first draft was in another language; asked again in the question's.)")
-        if final.excerpts:
-            print(final.why_quoted)
+            print("(The first draft was in another language; asked again.)", file=sys.stderr)
+    print(final.text)
+    for note in (final.why_refused, final.why_quoted):
+        if note:
+            print(note)
     print_sources(final)
     t = final.timings
     setup = f"loading {t.setup_s:.1f} s, " if t.setup_s >= 0.05 else ""
@@ -143,6 +151,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+class Status:
+    """One line of progress on stderr, rewritten in place; nothing when not ``enabled``."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled, self._width = enabled, 0
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            print("\r" + text.ljust(self._width), end="" if text else "\r", file=sys.stderr)
+            sys.stderr.flush()
+            self._width = len(text)
+
+
 def print_sources(answer: Answer) -> None:
     """The unsupported sentences, then each citation with its quoted passage."""
     if answer.refused:
@@ -153,7 +174,7 @@ def print_sources(answer: Answer) -> None:
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
-        print(f"[{c.n}] {c.title}\n    {c.source}, characters {c.start}-{c.end}")
+        print(f"[{c.n}] {c.title}\n    {', '.join(filter(None, (c.location, c.source)))}")
         print(textwrap.indent(textwrap.fill(f"« {c.text} »", 96), "    "))
 
 
@@ -324,18 +345,30 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description=__doc__.split("\n")[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="show progress messages")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="on stderr: the model's draft as it writes it, and progress messages",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, help="what to do")
 
     p = sub.add_parser("index", help="index a folder of .txt/.md files")
     p.add_argument("path", nargs="?", help="folder to index (default: the built-in articles)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with cited sources")
-    p.add_argument("question")
+    p.add_argument("question", help='the question, in quotes: "Qui dirige Alibaba ?"')
     p.add_argument("--corpus", type=Path, help="folder of documents (default: last indexed)")
-    p.add_argument("-k", type=int, help="passages given to the model")
-    p.add_argument("--mode", choices=MODES, help="retrieval mode")
+    p.add_argument(
+        "-k", type=int, help="passages retrieved, which the model's sentences are chosen from (8)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        help="how passages are found: hybrid (meaning and words, the default), dense "
+        "(meaning), keyword (words)",
+    )
     p.add_argument(
         "--generator",
         help="'llama-cpp', 'llama-cpp:<file.gguf>', 'transformers:<path>', or 'openai:<model>' "
@@ -352,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", choices=["fr", "en"], help="only questions in this language")
     p.add_argument("--kind", help="only questions of this kind")
     p.add_argument("--subset", type=int, help="only the first N questions (after filters)")
-    p.add_argument("-k", type=int, help="chunks retrieved (and the k of hit@k, recall@k)")
+    p.add_argument("-k", type=int, help="passages retrieved (and the k of hit@k, recall@k)")
     p.add_argument("--mode", choices=MODES, help="retrieval mode")
     p.add_argument(
         "--compare",

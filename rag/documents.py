@@ -315,7 +315,8 @@ def content_spans(text: str) -> tuple[Span, ...]:
 
 
 def find_title(text: str, spans: tuple[Span, ...], fallback: str) -> str:
-    """The document's own title, else its first sentence cut to ~80 chars, else ``fallback``.
+    """The document's own title, else a short one made of its first sentence (``short_title``),
+    else ``fallback``.
 
     >>> find_title("# Intro\\nBody.", ((0, 13),), "stem"), find_title("", (), "stem")
     ('Intro', 'stem')
@@ -337,9 +338,35 @@ def find_title(text: str, spans: tuple[Span, ...], fallback: str) -> str:
     ):
         return first
     sentence = re.split(r"(?<=[.!?…])\s", " ".join(text[start:end].split()), maxsplit=1)[0]
-    if len(sentence) <= 80:
+    return short_title(sentence)
+
+
+# A title made from a sentence: at most this many characters, cut at a word, and not after a
+# word that only leads to the next ("de", "the"), so it reads as a headline.
+TITLE_CHARS = 60
+_LEADING_WORDS = frozenset(
+    "à au aux avec d dans de des du en et l la le les par pour qu que sur un une "
+    "a an and by for in of on the to with".split()
+)
+
+
+def short_title(sentence: str) -> str:
+    """``sentence`` as a title: whole if short, else cut at a word with "…".
+
+    >>> short_title("Les investisseurs ont massivement investi dans les entreprises chinoises.")
+    'Les investisseurs ont massivement investi…'
+    >>> short_title("SenseTime en Bourse.")
+    'SenseTime en Bourse.'
+    """
+    if len(sentence) <= TITLE_CHARS:
         return sentence
-    return sentence[:80].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+    words = sentence[: TITLE_CHARS + 1].rsplit(" ", 1)[0].split(" ")
+    while len(words) > 1 and (
+        re.split(r"['’]", words[-1].casefold().strip(",;:"))[0] in _LEADING_WORDS
+        or words[-1].endswith(("'", "’"))
+    ):
+        words.pop()
+    return " ".join(words).rstrip(",;: ") + "…"
 
 
 def _size(n: int) -> str:

@@ -246,11 +246,11 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
     for r in answerable:
         if r.answer.refused:
             continue
+        cited = {c.n: c.doc_id for c in r.answer.citations}
         for s in r.answer.sentences:
             backed.append(float(s.supported and bool(s.citations)))
             for n in s.citations:
-                doc = r.answer.passages[n - 1].chunk.doc_id
-                precise.append(float(s.supported and doc in r.question.articles))
+                precise.append(float(s.supported and cited.get(n) in r.question.articles))
     out["citation_precision"] = _mean(precise)
     out["citation_recall"] = _mean(backed)
 

@@ -39,7 +39,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +205,8 @@ class IndexStats:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Unchanged files whose title the reader now finds otherwise: retitled, not re-embedded.
+    retitled: list[str] = field(default_factory=list)
     chunks: int = 0
     embedded_chunks: int = 0
     embedded_sentences: int = 0
@@ -213,7 +215,7 @@ class IndexStats:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.rebuilt)
+        return bool(self.added or self.updated or self.removed or self.retitled or self.rebuilt)
 
 
 @dataclass
@@ -416,10 +418,13 @@ def update_index(
         keep_chunks: list[Chunk] = []
         keep_rows: list[int] = []
         fresh: list[Chunk] = []
+        titles = {d.id: d.title for d in documents}
         for doc in documents:
             before = old_docs.get(doc.id)
             if before and before["sha256"] == doc.sha256:
                 stats.unchanged.append(doc.id)
+                if before.get("title") != doc.title:
+                    stats.retitled.append(doc.id)
                 continue
             (stats.updated if before else stats.added).append(doc.id)
             fresh.extend(chunk_document(doc, size=chunk_size, overlap=chunk_overlap))
@@ -427,9 +432,9 @@ def update_index(
             unchanged = set(stats.unchanged)
             for row, chunk in enumerate(old.chunks):
                 if chunk.doc_id in unchanged:
-                    keep_chunks.append(chunk)
+                    keep_chunks.append(replace(chunk, title=titles[chunk.doc_id]))
                     keep_rows.append(row)
-        if old is not None and not (fresh or stats.removed or stats.updated):
+        if old is not None and not (fresh or stats.removed or stats.updated or stats.retitled):
             if old.saved_keywords is None or old.orders is None:  # older rules, or none
                 meta = {**config, "structure": old.vectors.structure, "documents": old.documents}
                 orders = _screen(old.chunks, old, range(len(old.chunks)))

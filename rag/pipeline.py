@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import functools
 import hashlib
 import logging
 import re
@@ -37,7 +38,7 @@ from .collection import add_file, remove_file
 from .conflicts import notice, other_figures
 from .context import SentenceVectors, defuse, focus, left_out
 from .conversation import standalone
-from .documents import load_documents
+from .documents import decode, load_documents
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
 from .errors import CorpusError, QuestionError
@@ -48,6 +49,7 @@ from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
+from .sources import located, renumbered
 from .types import (
     Answer,
     Citation,
@@ -277,6 +279,12 @@ class Pipeline:
             self._set_aside[key] = found or ""
         return self._set_aside[key]
 
+    def document_text(self, doc_id: str) -> str | None:
+        """The text of an indexed document, as its chunks' offsets count; None when its file
+        is gone or no longer the one indexed."""
+        meta = self.retriever.store.documents.get(doc_id)
+        return _read_text(meta["source"], meta.get("sha256", "")) if meta else None
+
     def quote(self, citation: Citation) -> tuple[str, str, str]:
         """The cited span with the text around it in its chunk: ``(before, cited, after)``,
         what a reader needs to see the quote in context."""
@@ -451,10 +459,12 @@ class Pipeline:
         if answer.refused_by == "unsupported" and s.excerpts:
             answer = _excerpted(answer, raw, question)
         answer = _quote_other_figures(answer, question)
+        if shown and answer.other_figures:  # the quotes follow what the reader saw streamed,
+            yield " " + notice(answer.other_figures, language)  # numbered as it was
+        # The final answer numbers its sources from 1 as it cites them (rag.sources).
+        answer = located(renumbered(answer), self.document_text)
         if not shown:
             yield answer.text
-        elif answer.other_figures:  # streamed: the quotes follow what the reader saw
-            yield " " + notice(answer.other_figures, language)
         yield answer
 
     def gate(self, language: str, passages: Sequence[Passage]) -> Gate:
@@ -594,6 +604,20 @@ class Pipeline:
             sentences=checked.sentences,
             timings=timings,
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _read_text(source: str, sha256: str) -> str | None:
+    try:
+        data = Path(source).read_bytes()
+    except OSError:
+        return None
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        return None  # changed since it was indexed: its offsets no longer hold
+    try:
+        return decode(data)
+    except CorpusError:
+        return None
 
 
 def _excerpted(answer: Answer, draft: str, question: str) -> Answer:

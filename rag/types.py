@@ -57,7 +57,8 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
-    """A ``[n]`` marker in the answer resolved to the passage it points to."""
+    """A ``[n]`` marker in the answer resolved to the passage it points to; ``location`` says
+    where that passage is in its document, in words ("paragraph 4 of 17"; see rag.sources)."""
 
     n: int
     doc_id: str
@@ -66,6 +67,7 @@ class Citation:
     text: str
     start: int
     end: int
+    location: str = ""
 
 
 @dataclass(frozen=True)

@@ -352,3 +352,22 @@ def test_a_crash_of_the_model_is_a_message_and_the_chat_goes_on(
         assert "note.md" in {d.id for d in pipeline.documents()}
     finally:
         generator.close()
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        # Gradio 5 hands messages back as they were given; Gradio 6 as lists of parts.
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": app.WAITING}],
+        [
+            {"role": "user", "content": [{"type": "text", "text": "q"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": app.WAITING}]},
+        ],
+    ],
+)
+def test_the_waiting_question_and_its_placeholder_give_way_to_the_answer(
+    shown: list[dict],
+) -> None:
+    earlier = [{"role": "user", "content": "avant"}, {"role": "assistant", "content": "réponse"}]
+    assert app.without_placeholder([*earlier, *shown]) == earlier
+    assert app.without_placeholder(earlier) == earlier  # nothing waited: nothing goes

@@ -2,11 +2,11 @@
 
 Worked example: with ``RAG_HOME`` in tmp_path and a fake Pipeline cached for the Settings the
 command computes, ``rag ask "Quelle est la capitalisation boursière de SenseTime ?" --corpus DIR``
-prints the streamed reply "SenseTime vaut 30,6 milliards de dollars [1].", then::
+prints on stdout the checked answer "SenseTime vaut 30,6 milliards de dollars [1].", then::
 
     Sources:
     [1] Intelligence artificielle : Le succès en Bourse du leader chinois SenseTime ne se dément pas
-        DIR/000_77984f51074b5574.txt, characters 11-526
+        paragraph 1 of 17, DIR/000_77984f51074b5574.txt
         « Intelligence artificielle : ... autour de 30,6 milliards de dollars. ... »
 
 and exits 0; ``rag ask ""`` prints "error: The question is empty..." on stderr and exits 2.
@@ -63,7 +63,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_ask_streams_the_answer_then_its_sources(
+def test_ask_prints_the_checked_answer_then_its_sources(
     corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pipeline, _, generator = install(monkeypatch, corpus, cite(FACT))
@@ -79,7 +79,8 @@ def test_ask_streams_the_answer_then_its_sources(
     assert expected.citations
     _, sources = out.split("\nSources:\n")
     for c in expected.citations:
-        assert f"[{c.n}] {c.title}\n    {c.source}, characters {c.start}-{c.end}\n" in sources
+        assert f"[{c.n}] {c.title}\n    {c.location}, {c.source}\n" in sources
+        assert c.location.startswith("paragraph ")
         assert flat(f"« {c.text} »") in flat(sources)
     assert "prompt +" in err and "Traceback" not in err
 
@@ -194,3 +195,55 @@ def test_eval_injection_refuses_the_question_set_filters(
     assert main(["eval", "--injection", "--language", "fr", "--subset", "3"]) == 2
     err = capsys.readouterr().err
     assert "--language, --subset select from the question set" in err and "--ids" in err
+
+
+def test_sources_are_numbered_from_1_whatever_the_model_cited(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The model cites the passage numbers of its prompt, here its second before its first:
+    the reader gets [1] then [2], the sources in that order."""
+
+    def second_then_first(prompt: str) -> str:
+        blocks = re.split(r"(?m)^\[\d+\] ", prompt)[1:]
+        first, second = (re.split(r"(?<=\.) ", b.strip())[0].rstrip(".") for b in blocks[:2])
+        return f"{second} [2]. {first} [1]."
+
+    install(monkeypatch, corpus, second_then_first)
+    assert main(["ask", QUESTION, "--corpus", str(corpus), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    numbers = [c["n"] for c in data["citations"]]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 2, data["text"]
+    assert re.findall(r"\[(\d+)\]", data["text"])[:2] == ["1", "2"]
+    passages = [p["chunk"]["text"] for p in data["passages"]]  # as the model was given them
+    assert (
+        data["citations"][0]["text"] == passages[1] and data["citations"][1]["text"] == passages[0]
+    )
+    assert main(["ask", QUESTION, "--corpus", str(corpus)]) == 0
+    sources = capsys.readouterr().out.split("Sources:\n")[1]
+    assert sources.startswith(f"[1] {data['citations'][0]['title']}")
+
+
+def test_stdout_holds_the_final_answer_and_the_draft_goes_to_stderr_with_v(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first draft in the other language is asked for again: only the second is the answer."""
+    english = cite(FACT, "SenseTime is worth {fact} dollars, the company said today [{n}].")
+    install(monkeypatch, corpus, [english, cite(FACT)])
+    assert main(["ask", QUESTION, "--corpus", str(corpus)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("SenseTime vaut 30,6 milliards de dollars [1].")
+    assert "worth" not in out and "worth" not in err  # the draft is shown only with -v
+    install(monkeypatch, corpus, [english, cite(FACT)])  # the script from its start again
+    assert main(["-v", "ask", QUESTION, "--corpus", str(corpus)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("SenseTime vaut 30,6 milliards de dollars [1].")
+    assert "worth" not in out and "SenseTime is worth" in err and "asked again" in err
+
+
+def test_every_command_and_argument_says_what_it_is_for() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    assert "``" not in (parser.description or "")
+    for name, sub in [("rag", parser), *commands.choices.items()]:  # type: ignore[union-attr]
+        for action in sub._actions:
+            assert action.help, f"{name}: {action.dest} has no help"

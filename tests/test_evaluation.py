@@ -29,7 +29,7 @@ from rag.evaluation import (
 from rag.index import load_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Excerpt, Passage, SentenceCheck
+from rag.types import Answer, Chunk, Citation, Excerpt, Passage, SentenceCheck
 from tests.conftest import FakeEmbedder, FakeGenerator
 
 
@@ -72,7 +72,12 @@ def result(
         ("a",) if answerable else (),
     )
     a = Answer(
-        "?", "t", refused=refused, passages=[passage(d) for d in docs], sentences=list(sentences)
+        "?",
+        "t",
+        refused=refused,
+        passages=[passage(d) for d in docs],
+        sentences=list(sentences),
+        citations=[Citation(n, d, d, "T", "x", 0, 1) for n, d in enumerate(docs, start=1)],
     )
     return Result(q, ["a"], a, raw, facts)
 

@@ -7,6 +7,7 @@ the changed file's chunks (and their sentences) are embedded.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -374,3 +375,24 @@ def test_new_screening_rules_screen_again_without_embedding(
     store, stats = build(tmp_path / "idx", corpus, embedder)
     assert not stats.changed and embedder.calls == []
     assert store.manifest["screening"] == "tomorrow's rules" and store.orders
+
+
+def test_a_new_title_rule_retitles_without_embedding(tmp_path: Path, corpus: Path) -> None:
+    """Titles are the reader's, not the file's: when the reader finds another title for an
+    unchanged file (a new rule), its chunks take it, and nothing is embedded again."""
+    docs = load_documents(corpus)
+    old_titles = [dataclasses.replace(d, title=f"Ancien titre {i}") for i, d in enumerate(docs)]
+    embedder = FakeEmbedder()
+    update_index(tmp_path / "ix", old_titles, embedder, chunk_size=600, chunk_overlap=120)
+    calls = len(embedder.calls)
+    store, stats = update_index(tmp_path / "ix", docs, embedder, chunk_size=600, chunk_overlap=120)
+    assert len(embedder.calls) == calls and stats.embedded_chunks == 0
+    assert sorted(stats.retitled) == sorted(d.id for d in docs) and stats.changed
+    titles = {d.id: d.title for d in docs}
+    assert all(c.title == titles[c.doc_id] for c in store.chunks)
+    loaded = load_index(tmp_path / "ix")
+    assert loaded is not None and {m["title"] for m in loaded.documents.values()} == set(
+        titles.values()
+    )
+    _, again = update_index(tmp_path / "ix", docs, embedder, chunk_size=600, chunk_overlap=120)
+    assert not again.changed
