@@ -32,14 +32,12 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 import rag
-from rag import Answer, Citation, RagError, Settings, Sources
+from rag import Answer, Citation, Passage, RagError, Settings, Sources
 
 if TYPE_CHECKING:
     from rag import Pipeline
 
 History = list[dict[str, Any]]
-# Gradio 5 defaults to (user, bot) tuples; Gradio 6 knows only messages and has no `type`.
-_MESSAGES: dict[str, Any] = {"type": "messages"} if gr.__version__.startswith("5.") else {}
 MAX_UPLOAD = "10mb"  # the loader's own limit per file (rag.documents.MAX_FILE_BYTES)
 BUILTIN = Path(rag.__file__).resolve().parent / "corpus"
 # The model choices of the Settings panel: label -> Settings changes.
@@ -60,10 +58,44 @@ _MARKER = re.compile(r"&#91;(\d+)&#93;")  # an escaped [n]
 # The refusal badge, the citation markers and the highlighted span (set at launch).
 CSS = """
 .refusal { background: #fde68a; color: #78350f; padding: 1px 8px; border-radius: 9px; }
-.cite { color: #1d4ed8; }
+.cite { color: #1d4ed8; cursor: pointer; }
 details.source summary { cursor: pointer; }
+details.source.shown { outline: 2px solid #facc15; border-radius: 4px; }
 mark { background: #fef08a; }
 """
+# A click on a [n] of an answer opens that answer's source n, scrolls to it and outlines it.
+# One listener on the document: the chat re-renders its messages as they stream. The number
+# travels in a class name (cite-2, source-2): the chat's HTML sanitizer removes data- attributes.
+JS = r"""
+() => {
+  document.addEventListener("click", (event) => {
+    const cite = event.target.closest(".cite");
+    const n = cite && cite.className.match(/\bcite-(\d+)\b/);
+    if (!n) return;
+    const message = cite.closest('[data-testid="bot"]') || document;
+    const source = message.querySelector(`details.source-${n[1]}`);
+    if (!source) return;
+    event.preventDefault();
+    source.open = true;
+    source.scrollIntoView({ block: "nearest" });
+    source.classList.add("shown");
+    setTimeout(() => source.classList.remove("shown"), 2000);
+  });
+}
+"""
+# The system's own fonts: the default theme's come from Google's servers, which an offline
+# page cannot reach (and should not ask), and their fallback drew a heading's first letter in
+# another face.
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"],
+    font_mono=["ui-monospace", "monospace"],
+)
+# Questions the built-in articles are answered right (tests/test_chat_e2e.py asks them).
+EXAMPLES = (
+    "Qui est le PDG d'Alibaba ?",
+    "De combien l'action de Zhipu AI a-t-elle bondi ?",
+    "When was SenseTime founded?",
+)
 WAITING = "<em>Waiting for the model…</em>"
 # Questions from the page and from the API wait in one queue for the one local model.
 MODEL_QUEUE = "model"
@@ -81,8 +113,8 @@ def escape(text: str) -> str:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    """A chat message's text as the page hands it back: a string in Gradio 5, a list of parts
-    in Gradio 6.
+    """A chat message's text as the page hands it back: a list of parts in Gradio 6 (a string
+    as this app gives it, or in Gradio 5).
 
     >>> message_text({"role": "user", "content": [{"type": "text", "text": "Bonjour"}]})
     'Bonjour'
@@ -103,13 +135,23 @@ def without_placeholder(history: History) -> History:
     return history
 
 
-def _cited(text: str) -> str:
-    """Escaped answer text whose ``[n]`` markers stand out, to match the numbered sources.
+def _cited(text: str, titles: dict[int, str] | None = None) -> str:
+    """Escaped answer text whose ``[n]`` markers stand out, to match the numbered sources;
+    with ``titles``, each opens its source when clicked and shows its title on hover.
 
     >>> _cited("Eddie Wu [2].")
     'Eddie Wu <strong class="cite">[2]</strong>&#46;'
+    >>> _cited("Eddie Wu [1].", {1: "Alibaba"})
+    'Eddie Wu <strong class="cite cite-1" title="Alibaba">[1]</strong>&#46;'
     """
-    return _MARKER.sub(r'<strong class="cite">[\1]</strong>', escape(text))
+
+    def marker(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if titles is None or n not in titles:
+            return f'<strong class="cite">[{n}]</strong>'
+        return f'<strong class="cite cite-{n}" title="{escape(titles[n])}">[{n}]</strong>'
+
+    return _MARKER.sub(marker, escape(text))
 
 
 def format_timings(answer: Answer) -> str:
@@ -124,8 +166,10 @@ def format_timings(answer: Answer) -> str:
     return f"<small>{' · '.join(parts)}</small>"
 
 
-def format_sources(sources: Sources) -> str:
-    """The passages found, listed while the model writes: numbered as it will cite them.
+def format_sources(sources: Sources, where: Callable[[Passage], str] | None = None) -> str:
+    """The passages found, listed while the model writes: numbered as it will cite them,
+    each placed in its document by ``where`` ("paragraph 4 of 17") so that two passages of one
+    document read apart.
 
     >>> format_sources(Sources("q", []))
     '<small>No passage found.</small>'
@@ -133,7 +177,8 @@ def format_sources(sources: Sources) -> str:
     if not sources.passages:
         return "<small>No passage found.</small>"
     lines = [
-        f"[{n}] {escape(p.chunk.title)}, {escape(p.chunk.doc_id)}"
+        f"[{n}] {escape(p.chunk.title)}, "
+        + escape(", ".join(filter(None, (where(p) if where else "", p.chunk.doc_id))))
         for n, p in enumerate(sources.passages, 1)
     ]
     return "<small>Passages found:<br>" + "<br>".join(lines) + "</small>"
@@ -161,7 +206,7 @@ def format_answer(
             f'{understood}<strong class="refusal">No answer</strong> <em>{escape(answer.text)}</em>'
             f"{why}\n\n{format_timings(answer)}"
         )
-    blocks = [understood + _cited(answer.text)]
+    blocks = [understood + _cited(answer.text, {c.n: c.title for c in answer.citations})]
     if answer.redrafted:
         blocks.append(
             "<small>The model's first draft was in another language; this is its "
@@ -181,13 +226,28 @@ def format_answer(
         )
         # One line per block: Markdown leaves a one-line HTML block alone, so the passage
         # stays inside its <details>; the escaped text renders as plain characters.
+        where = escape(", ".join(filter(None, (c.location, c.doc_id))))
         blocks.append(
-            f'<details class="source"><summary>[{c.n}] {escape(c.title)}</summary>'
-            f"<small>{escape(c.doc_id)}, characters {c.start}-{c.end}</small>"
-            f"<blockquote>{passage}</blockquote></details>"
+            f'<details class="source source-{c.n}"><summary>[{c.n}] {escape(c.title)}'
+            f"</summary><small>{where}</small><blockquote>{passage}</blockquote></details>"
         )
     blocks.append(format_timings(answer))
     return "\n\n".join(blocks)
+
+
+def collection(titles: Sequence[str], examples: bool, shown: int = 6) -> str:
+    """One line on what the documents are, for the top of the page.
+
+    >>> collection(["SenseTime en Bourse.", "Alibaba"], True)
+    '<small>2 documents: SenseTime en Bourse&#59; Alibaba&#46; Try one of these&#58;</small>'
+    """
+    if not titles:
+        return "<small>No document yet: add some in Documents, below.</small>"
+    listed = escape("; ".join(t.rstrip(".") for t in titles[:shown]))
+    if len(titles) > shown:
+        listed += escape(f"; and {len(titles) - shown} more (Documents, below)")
+    hint = "Try one of these:" if examples else "Ask about a name, a figure or a date they give."
+    return f"<small>{len(titles)} documents: {listed}{escape('.')} {escape(hint)}</small>"
 
 
 def respond(
@@ -218,7 +278,7 @@ def respond(
         with closing(stream):
             for item in stream:
                 if isinstance(item, Sources):
-                    found = format_sources(item)
+                    found = format_sources(item, pipeline.where)
                     yield with_reply(f"<em>Writing the answer…</em>\n\n{found}")
                 elif isinstance(item, Answer):
                     yield with_reply(format_answer(item, pipeline.quote))
@@ -252,6 +312,10 @@ class Chat:
             if settings not in self._pipelines:
                 self._pipelines[settings] = self._make(settings)
             return self._pipelines[settings]
+
+    def titles(self) -> list[str]:
+        """The titles of the documents answers may use, in the index's order."""
+        return [d.title for d in self.pipeline().documents() if not d.set_aside]
 
     def documents(self) -> list[tuple[str, str]]:
         """(label, id) pairs for the document list."""
@@ -311,9 +375,12 @@ def build_app(
     *,
     pipeline_for: Callable[[Settings], Pipeline] | None = None,
     corpus_label: str | None = None,
+    examples: Sequence[str] = (),
 ) -> gr.Blocks:
     """The chat as a gr.Blocks, not started. ``pipeline_for(settings)`` builds a Pipeline;
-    nothing is built before the page or a question asks for one."""
+    nothing is built before the page or a question asks for one. ``examples`` are questions
+    offered as buttons when the page opens (the built-in articles' EXAMPLES; none for a folder
+    of the user's, whose contents we cannot know to be answerable)."""
     base = settings or Settings()
 
     def default(s: Settings) -> Pipeline:
@@ -341,32 +408,36 @@ def build_app(
 
     def listing() -> Any:
         try:
-            return gr.update(choices=chat.documents(), value=[]), ""
+            found = chat.documents()
         except RagError as exc:
-            return gr.update(choices=[], value=[]), f"⚠ {escape(str(exc))}"
+            return gr.update(choices=[], value=[]), f"⚠ {escape(str(exc))}", ""
+        return gr.update(choices=found, value=[]), "", collection(chat.titles(), bool(examples))
 
     def upload(files: list[str] | None, progress: gr.Progress = PROGRESS) -> Any:
         note = chat.add(files or [], progress) if files else ""
-        choices, error = listing()
-        return None, choices, note or error
+        choices, error, summary = listing()
+        return None, choices, note or error, summary
 
     def remove(ids: list[str]) -> Any:
         note = chat.remove(ids or [])
-        choices, error = listing()
-        return choices, note or error
+        choices, error, summary = listing()
+        return choices, note or error, summary
 
     # analytics_enabled=False: this app is offline; Gradio would otherwise phone home.
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
         gr.Markdown(
             f"# Ask the documents\nOffline, cited answers over {where or 'the built-in articles'}. "
-            "Nothing leaves this computer; the first question loads the models. Questions wait "
-            "their turn for the one local model: the answer box shows its place in the queue."
+            "Each [n] of an answer opens the passage it comes from. Nothing leaves this computer; "
+            "the first question loads the models."
         )
+        summary = gr.Markdown()
         # latex_delimiters=[]: a "$" in a document must stay a dollar sign.
-        chatbot = gr.Chatbot(label="Conversation", height=520, latex_delimiters=[], **_MESSAGES)
+        chatbot = gr.Chatbot(label="Conversation", height=520, latex_delimiters=[])
         question = gr.Textbox(
             show_label=False, placeholder="Ask a question about the documents…", submit_btn=True
         )
+        with gr.Row(visible=bool(examples)):
+            tries = [gr.Button(q, size="sm", variant="secondary") for q in examples]
         new = gr.Button("New conversation")
         asked = gr.State([])
         pending = gr.State("")
@@ -381,10 +452,26 @@ def build_app(
             status = gr.Markdown()
         with gr.Accordion("Settings", open=False):
             passages = gr.Slider(
-                2, 12, value=base.context_sentences, step=1, label="Passages given to the model"
+                2,
+                12,
+                value=base.context_sentences,
+                step=1,
+                label="Sentences the model reads",
+                info="The sentences of the passages found that best match the question, each "
+                "with the one after it. More can find more, and answers more slowly.",
             )
-            mode = gr.Radio(["hybrid", "dense", "keyword"], value=base.retrieval, label="Retrieval")
-            model = gr.Dropdown(models, value=models[0], label="Model")
+            mode = gr.Radio(
+                ["hybrid", "dense", "keyword"],
+                value=base.retrieval,
+                label="How passages are found",
+                info="hybrid: by meaning and by words; dense: by meaning; keyword: by words.",
+            )
+            model = gr.Dropdown(
+                models,
+                value=models[0],
+                label="Model",
+                info="The 0.5B model answers about three times faster, and less well.",
+            )
         # Move the question out of the textbox and into the chat at once (it may wait its
         # turn in the queue), then answer it.
         moved = question.submit(
@@ -396,10 +483,21 @@ def build_app(
             [chatbot, asked],
             concurrency_id=MODEL_QUEUE,
         )
-        new.click(lambda: ([], "", []), None, [chatbot, question, asked], cancels=[asked_event])
-        files.upload(upload, files, [files, documents, status])
-        remove_button.click(remove, documents, [documents, status])
-        demo.load(listing, None, [documents, status])
+        cancels = [asked_event]
+        for button in tries:  # an example asked as if typed
+            tried = button.click(
+                waiting, [button, chatbot], [question, pending, chatbot], queue=False
+            ).then(
+                answer,
+                [pending, chatbot, asked, passages, mode, model],
+                [chatbot, asked],
+                concurrency_id=MODEL_QUEUE,
+            )
+            cancels.append(tried)
+        new.click(lambda: ([], "", []), None, [chatbot, question, asked], cancels=cancels)
+        files.upload(upload, files, [files, documents, status, summary])
+        remove_button.click(remove, documents, [documents, status, summary])
+        demo.load(listing, None, [documents, status, summary])
 
         def ask(question: str, earlier_questions: list[str]) -> dict[str, Any]:
             """The checked answer as JSON (rag.Answer.to_dict) for scripts using the API;
@@ -433,7 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         # Uploads go to a copy of the built-in articles, never into the installed package.
         settings = settings.replace(corpus=seed(settings.home_dir / "chat" / "articles", BUILTIN))
 
-    demo = build_app(settings, corpus_label=label)
+    demo = build_app(settings, corpus_label=label, examples=() if label else EXAMPLES)
     # share=False always: a public Gradio link would send the documents over the network.
     # quiet: Gradio's own banner suggests share=True; say where the chat runs, once bound.
     _, url, _ = demo.launch(
@@ -444,6 +542,10 @@ def main(argv: list[str] | None = None) -> None:
         prevent_thread_lock=True,
         max_file_size=MAX_UPLOAD,
         css=CSS,
+        js=JS,
+        theme=THEME,
+        # No "Settings" link in the footer: the page's own Settings panel is the one.
+        footer_links=["api", "gradio"],
     )
     print(
         f"Chat running at {url} (the models load on the first question); Ctrl+C stops it",

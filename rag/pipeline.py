@@ -49,7 +49,7 @@ from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
-from .sources import located, renumbered
+from .sources import located, passage_location, renumbered
 from .types import (
     Answer,
     Citation,
@@ -284,6 +284,11 @@ class Pipeline:
         is gone or no longer the one indexed."""
         meta = self.retriever.store.documents.get(doc_id)
         return _read_text(meta["source"], meta.get("sha256", "")) if meta else None
+
+    def where(self, passage: Passage) -> str:
+        """Where ``passage`` is in its document, in words ("paragraph 4 of 17"; "" if the
+        document cannot be read)."""
+        return passage_location(passage, self.document_text)
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
         """The cited span with the text around it in its chunk: ``(before, cited, after)``,

@@ -6,8 +6,8 @@ A worked example of what the tests check::
       [user, {"role": "assistant", "content": "<em>Searching the documents…</em>"}]
       [user, {"role": "assistant", "content": "<em>Writing the answer…</em> … Passages found: …"}]
       [user, {"role": "assistant", "content": "La ▌ … Passages found: …"}]  (then more pieces)
-      [user, {"role": "assistant", "content": "La capitalisation … <strong class="cite">[1]"
-              "</strong>&#46; … <strong>Sources</strong> … <summary>[1] Intelligence …"}]
+      [user, {"role": "assistant", "content": "La capitalisation … <strong class="cite
+              cite-1" …>[1]</strong>&#46; … <strong>Sources</strong> … <summary>[1] …"}]
 
 each with the questions asked so far, for follow-ups;
 
@@ -97,8 +97,9 @@ def test_respond_streams_then_shows_the_checked_answer_and_sources(
         return text.rsplit("<small>retrieval", 1)[0]
 
     assert untimed(final) == untimed(app.format_answer(answer, pipeline.quote))
-    assert f'<details class="source"><summary>[{answer.citations[0].n}] ' in final
-    assert f'<strong class="cite">[{answer.citations[0].n}]</strong>' in final
+    n = answer.citations[0].n
+    assert f'<details class="source source-{n}"><summary>[{n}] ' in final
+    assert f'<strong class="cite cite-{n}" title="' in final  # opens it, shows its title
     # the cited span is highlighted inside the passage it comes from
     before, span, after = pipeline.quote(answer.citations[0])
     assert span == answer.citations[0].text and (before or after)

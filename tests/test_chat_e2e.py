@@ -1,9 +1,11 @@
 """The chat end to end: ``app.py`` on localhost with the real models, driven in headless
 Chromium (Playwright) and through its API (gradio_client).
 
-Worked example: typing "Qui est le PDG d'Alibaba ?" shows "Passages found" before any answer
-text, then "Eddie Wu ▌" while the model writes, then "Eddie Wu [1]" with its Sources; opening
-"[1]" shows the passage with the cited span highlighted. "How many employees does MiniMax
+Worked example: the page opens on "5 documents: …" and three example questions; clicking
+"Qui est le PDG d'Alibaba ?" shows it once, then "Passages found" before any answer text, then
+"Eddie Wu ▌" while the model writes, then "Eddie Wu [1]" with its Sources numbered from 1;
+clicking that [1] opens source 1, outlined, with the cited span highlighted and its place
+("paragraph 11 of 18"). "How many employees does MiniMax
 have?" gets the refusal, marked "No answer". Through the API, two questions sent at once both get
 their own right answers, one after the other.
 
@@ -25,6 +27,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port
+from tests.test_app import app
+
+EXAMPLES = app.EXAMPLES  # the questions the page offers on the built-in articles
 
 pytestmark = pytest.mark.models
 
@@ -77,12 +82,16 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
-def ask(page: Any, question: str) -> list[str]:
-    """Type ``question``, send it, and return every text the last reply showed, in order,
-    until its final form (Sources, or the refusal mark) arrived."""
+def ask(page: Any, question: str, *, example: bool = False) -> list[str]:
+    """Type ``question`` and send it (or click it, an ``example`` button), and return every
+    text the last reply showed, in order, until its final form (Sources, or the refusal
+    mark) arrived."""
     before = page.locator('[data-testid="bot"]').count()
-    page.get_by_placeholder("Ask a question about the documents…").fill(question)
-    page.keyboard.press("Enter")
+    if example:
+        page.get_by_role("button", name=question, exact=True).click()
+    else:
+        page.get_by_placeholder("Ask a question about the documents…").fill(question)
+        page.keyboard.press("Enter")
     seen: list[str] = []
     deadline = time.monotonic() + ANSWER_WAIT_MS / 1000
     while time.monotonic() < deadline:
@@ -92,6 +101,10 @@ def ask(page: Any, question: str) -> list[str]:
             if not seen or seen[-1] != text:
                 seen.append(text)
             if "retrieval" in text and "▌" not in text:  # timings end the final form
+                # Each question shows once, and no placeholder stays behind it.
+                asked = [u.inner_text() for u in page.locator('[data-testid="user"]').all()]
+                assert asked.count(question) == 1, asked
+                assert page.get_by_text("Waiting for the model").count() == 0
                 return seen
         time.sleep(0.1)
     raise AssertionError(f"no final answer to {question!r}; saw {seen[-3:]}")
@@ -109,22 +122,35 @@ def test_a_cited_answer_streams_and_its_source_opens(chat_url: str, tmp_path: Pa
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         page.goto(chat_url)
-        seen = ask(page, "Qui est le PDG d'Alibaba ?")
+        # The page says what it holds, and offers questions it answers right.
+        page.get_by_text("5 documents:").wait_for(timeout=120_000)
+        for question in EXAMPLES:
+            assert page.get_by_role("button", name=question, exact=True).is_visible()
+        seen = ask(page, "Qui est le PDG d'Alibaba ?", example=True)
 
         found = next(i for i, t in enumerate(seen) if "Passages found" in t)
         streaming = [i for i, t in enumerate(seen) if "▌" in t]
         assert streaming and found < streaming[0], seen  # sources before the answer's text
         final = seen[-1]
         assert "Eddie Wu" in final and "[1]" in final and "Sources" in final, final
+        assert final.split("Sources")[1].strip().startswith("[1] ")  # numbered from 1
 
         reply = page.locator('[data-testid="bot"]').last
-        source = reply.locator("details.source").first
+        source = reply.locator("details.source-1")
         assert not source.locator("blockquote").is_visible()
-        source.locator("summary").click()
+        marker = reply.locator(".cite-1").first
+        assert marker.get_attribute("title") == source.locator("summary").inner_text()[4:]
+        marker.click()  # the [1] of the answer opens source 1, outlined
         quote = source.locator("blockquote")
         assert quote.is_visible() and "Eddie Wu" in quote.inner_text()
+        assert "shown" in (source.get_attribute("class") or "")
         assert "Eddie Wu" in quote.locator("mark").inner_text()  # the cited span, highlighted
+        assert "paragraph 11 of 18" in source.inner_text()  # where it is, in words
         screenshot(page, "chat-answer.png")
+
+        for question, fact in zip(EXAMPLES[1:], ("30", "2014"), strict=True):
+            final = ask(page, question, example=True)[-1]
+            assert fact in final and "Sources" in final, final
 
         refusal = ask(page, "How many employees does MiniMax have?")[-1]
         assert refusal.startswith("No answer") and "Sources" not in refusal, refusal
