@@ -338,7 +338,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         )
     import runpy
 
-    sys.argv = [str(app_file)]
+    sys.argv = [str(app_file), "--host", args.host, "--port", str(args.port)]
+    if args.corpus:
+        sys.argv += ["--corpus", str(Path(args.corpus).expanduser().resolve())]
     runpy.run_path(str(app_file), run_name="__main__")
     return 0
 

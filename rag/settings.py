@@ -138,6 +138,11 @@ class Settings:
     max_question_chars: int = 2000
 
     def __post_init__(self) -> None:
+        # Folders given as text ("~/articles") are paths, as the RAG_* variables make them.
+        for name in ("corpus", "home"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value).expanduser())
         # Values that would otherwise fail deep inside a run, after minutes of indexing.
         modes = ", ".join(RETRIEVAL_MODES)
         rules = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import ANY
@@ -247,3 +248,16 @@ def test_every_command_and_argument_says_what_it_is_for() -> None:
     for name, sub in [("rag", parser), *commands.choices.items()]:  # type: ignore[union-attr]
         for action in sub._actions:
             assert action.help, f"{name}: {action.dest} has no help"
+
+
+def test_chat_passes_its_folder_and_address_to_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rag chat --corpus DIR --port N` starts app.py with them (it once dropped them)."""
+    started: list[list[str]] = []
+    monkeypatch.setattr("runpy.run_path", lambda path, run_name: started.append(list(sys.argv)))
+    monkeypatch.setattr(sys, "argv", ["rag"])
+    assert main(["chat", "--corpus", str(tmp_path), "--port", "7999"]) == 0
+    [argv] = started
+    assert argv[0].endswith("app.py")
+    assert argv[1:] == ["--host", "127.0.0.1", "--port", "7999", "--corpus", str(tmp_path)]

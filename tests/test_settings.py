@@ -110,3 +110,8 @@ def test_each_way_of_cutting_the_documents_has_its_own_index(tmp_path: Path) -> 
     }
     assert default not in others and len(others) == 4
     assert {d.parent for d in others} == {default.parent}
+
+
+def test_folders_given_as_text_are_paths(tmp_path: Path) -> None:
+    s = Settings(corpus="~/articles", home=str(tmp_path))  # type: ignore[arg-type]
+    assert s.corpus == Path.home() / "articles" and s.home_dir == tmp_path
