@@ -53,7 +53,7 @@ $(VENV)/.llama-$(LLAMA_KEY): | $(PY)
 	  mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); \
 	fi
 	$(PIP) install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
-	$(PIP) install --quiet $(LLAMA_WHEELS)/*.whl  # what it needs (numpy, jinja2, ...)
+	$(PIP) install --quiet $(PIN) $(LLAMA_WHEELS)/*.whl  # what it needs (numpy, jinja2, ...)
 	rm -f $(VENV)/.llama-* && touch $@
 
 # Build llama-cpp-python again for this machine, and install it (after an upgrade of the
@@ -85,7 +85,8 @@ test: install-test
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-# The newest versions pyproject.toml allows, tested; pinned in constraints.txt if they pass.
+# The newest versions pyproject.toml allows, tested; pinned in constraints-py$(PYVER).txt if
+# they pass.
 upgrade:
 	rm -rf .venv-upgrade
 	$(MAKE) VENV=.venv-upgrade PINS= test

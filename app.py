@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 import rag
-from rag import Answer, Citation, Passage, RagError, Settings, Sources
+from rag import Answer, Citation, IndexedDocument, Passage, RagError, Settings, Sources
 
 if TYPE_CHECKING:
     from rag import Pipeline
@@ -235,6 +235,18 @@ def format_answer(
     return "\n\n".join(blocks)
 
 
+def labels(documents: Sequence[IndexedDocument]) -> list[tuple[str, str]]:
+    """(label, id) pairs for the list of indexed documents."""
+    return [
+        (
+            f"{d.title} ({d.id}, {d.chunks} passages"
+            + (", set aside: it gives the AI orders)" if d.set_aside else ")"),
+            d.id,
+        )
+        for d in documents
+    ]
+
+
 def collection(titles: Sequence[str], examples: bool, shown: int = 6) -> str:
     """One line on what the documents are, for the top of the page.
 
@@ -313,20 +325,9 @@ class Chat:
                 self._pipelines[settings] = self._make(settings)
             return self._pipelines[settings]
 
-    def titles(self) -> list[str]:
-        """The titles of the documents answers may use, in the index's order."""
-        return [d.title for d in self.pipeline().documents() if not d.set_aside]
-
     def documents(self) -> list[tuple[str, str]]:
         """(label, id) pairs for the document list."""
-        return [
-            (
-                f"{d.title} ({d.id}, {d.chunks} passages"
-                + (", set aside: it gives the AI orders)" if d.set_aside else ")"),
-                d.id,
-            )
-            for d in self.pipeline().documents()
-        ]
+        return labels(self.pipeline().documents())
 
     def add(self, paths: Sequence[str], progress: Callable[..., Any]) -> str:
         notes = []
@@ -408,10 +409,11 @@ def build_app(
 
     def listing() -> Any:
         try:
-            found = chat.documents()
+            indexed = chat.pipeline().documents()
         except RagError as exc:
             return gr.update(choices=[], value=[]), f"⚠ {escape(str(exc))}", ""
-        return gr.update(choices=found, value=[]), "", collection(chat.titles(), bool(examples))
+        usable = [d.title for d in indexed if not d.set_aside]
+        return gr.update(choices=labels(indexed), value=[]), "", collection(usable, bool(examples))
 
     def upload(files: list[str] | None, progress: gr.Progress = PROGRESS) -> Any:
         note = chat.add(files or [], progress) if files else ""

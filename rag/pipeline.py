@@ -49,7 +49,7 @@ from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
-from .sources import located, passage_location, renumbered
+from .sources import located, place, renumbered
 from .types import (
     Answer,
     Citation,
@@ -288,7 +288,7 @@ class Pipeline:
     def where(self, passage: Passage) -> str:
         """Where ``passage`` is in its document, in words ("paragraph 4 of 17"; "" if the
         document cannot be read)."""
-        return passage_location(passage, self.document_text)
+        return place(self.document_text, passage.chunk.doc_id, passage.chunk.start)
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
         """The cited span with the text around it in its chunk: ``(before, cited, after)``,

@@ -19,7 +19,8 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from .types import Answer, Citation, Passage
+from .citations import parse_markers
+from .types import Answer
 
 _MARKER = re.compile(r"\[(\d+)\]")  # a checked answer writes each marker as [n]
 
@@ -46,7 +47,7 @@ def where(text: str, offset: int) -> str:
 
 def renumbered(answer: Answer) -> Answer:
     """``answer`` with its sources numbered from 1 in the order its text first cites them."""
-    cited = list(dict.fromkeys(int(n) for n in _MARKER.findall(answer.text)))
+    cited = list(dict.fromkeys(parse_markers(answer.text)))
     cited += [c.n for c in answer.citations if c.n not in cited]
     if cited == list(range(1, len(cited) + 1)):
         return answer
@@ -72,22 +73,17 @@ def renumbered(answer: Answer) -> Answer:
     )
 
 
+def place(document: Callable[[str], str | None], doc_id: str, offset: int) -> str:
+    """Where ``offset`` falls in document ``doc_id``, whose text ``document(doc_id)`` gives
+    (None when it cannot be read: then "")."""
+    text = document(doc_id)
+    return where(text, offset) if text else ""
+
+
 def located(answer: Answer, document: Callable[[str], str | None]) -> Answer:
-    """``answer`` with each citation's ``location`` filled in, from ``document(doc_id)``, the
-    text its offsets count in (None when it cannot be read: no location then)."""
-    found = []
-    for c in answer.citations:
-        text = document(c.doc_id)
-        found.append(dataclasses.replace(c, location=where(text, c.start) if text else ""))
+    """``answer`` with each citation's ``location`` filled in (see ``place``)."""
+    found = [
+        dataclasses.replace(c, location=place(document, c.doc_id, c.start))
+        for c in answer.citations
+    ]
     return dataclasses.replace(answer, citations=found)
-
-
-def passage_location(passage: Passage, document: Callable[[str], str | None]) -> str:
-    """Where a passage sits in its document, in words ("" when unknown)."""
-    text = document(passage.chunk.doc_id)
-    return where(text, passage.chunk.start) if text else ""
-
-
-def label(citation: Citation) -> str:
-    """How a citation's place reads beside its title: "paragraph 4 of 17, 001_….txt"."""
-    return ", ".join(filter(None, (citation.location, citation.doc_id)))

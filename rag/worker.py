@@ -88,12 +88,12 @@ def last_words(lines: list[str] | tuple[str, ...]) -> str:
     return said[-1][:300] if said else ""
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """The environment of a model process: this one's, with this package importable there
     even when it runs from a checkout rather than an installation."""
     root = str(Path(__file__).resolve().parent.parent)
     paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), **(extra or {})}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
 class ModelProcess:
@@ -102,23 +102,18 @@ class ModelProcess:
     status and the last lines it wrote on stderr; ``alive`` then turns False, and the owner
     starts a new one."""
 
-    def __init__(
-        self,
-        options: dict[str, Any],
-        *,
-        engine: str = DEFAULT_ENGINE,
-        env: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, options: dict[str, Any], *, engine: str = DEFAULT_ENGINE) -> None:
         command = [sys.executable, "-m", "rag.worker", "serve", "--engine", engine]
         self._child = subprocess.Popen(
             [*command, "--options", json.dumps(options)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=child_env(env),
+            env=child_env(),
         )
         self.stderr: collections.deque[str] = collections.deque(maxlen=25)
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._draining = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._draining.start()
         self.info: dict[str, Any] = {}
 
     def _drain_stderr(self) -> None:
@@ -197,9 +192,10 @@ class ModelProcess:
         except subprocess.TimeoutExpired:
             self._child.kill()
             code = self._child.wait()
-        threading.Event().wait(0.05)  # let the stderr reader take the last lines
-        crash = ModelCrashed(f"The local model's process {describe_exit(code)} while {doing}")
-        crash.status, crash.last_words = describe_exit(code), tuple(self.stderr)
+        self._draining.join(timeout=2)  # its last lines: stderr closes as the child ends
+        status = describe_exit(code)
+        crash = ModelCrashed(f"The local model's process {status} while {doing}")
+        crash.status, crash.last_words = status, tuple(self.stderr)
         crash.native = code is not None and -code in _NATIVE_FAULTS
         return crash
 
