@@ -37,7 +37,7 @@ PIN    := $(if $(PINS),-c $(PINS))
 # the extra's "torch>=2.4" is already met and pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: chat test install install-test chromium lint clean rebuild-llama upgrade
+.PHONY: chat test install install-test chromium tesseract lint clean rebuild-llama upgrade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +65,7 @@ rebuild-llama: | $(PY)
 install: $(VENV)/.llama-$(LLAMA_KEY)
 	$(PIP) install --quiet $(PIN) -e ".[app]"
 
-install-test: $(VENV)/.llama-$(LLAMA_KEY) chromium
+install-test: $(VENV)/.llama-$(LLAMA_KEY) chromium tesseract
 	$(PIP) install --quiet $(PIN) "$(TORCH)"
 	$(PIP) install --quiet $(PIN) -e ".[test]"
 
@@ -76,6 +76,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
 	  ( $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null )
+
+# OCR of scanned PDF pages uses Tesseract with its French data, a system program: the tests
+# read a scanned page with it. The chat runs without it (scanned pages are listed as skipped,
+# with this command); `make tesseract` adds it where apt is there.
+tesseract:
+	@tesseract --list-langs 2>/dev/null | grep -qx fra || ! command -v apt-get >/dev/null 2>&1 || \
+	  ( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+	    -y -qq tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng >/dev/null )
 
 chat: install
 	$(PY) app.py

@@ -17,7 +17,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from .documents import MAX_FILE_BYTES, SUFFIXES, load_file
+from .documents import SUFFIXES, check_size, load_file
 from .errors import CorpusError
 
 REMOVED = ".removed"
@@ -37,33 +37,40 @@ def safe_name(name: str) -> str:
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in SUFFIXES:
         raise CorpusError(
-            f"{base!r} is not a {' or '.join(SUFFIXES)} file: save it as plain text first"
+            f"{base!r} is not a file of a type we read ({', '.join(SUFFIXES)}): save it as "
+            "PDF, Word (.docx) or plain text first"
         )
     stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-") or "document"
     return stem[: _MAX_NAME - len(suffix)] + suffix
 
 
-def add_file(folder: Path, name: str, data: bytes, *, max_bytes: int | None = None) -> Path:
+def add_file(
+    folder: Path,
+    name: str,
+    data: bytes,
+    *,
+    max_bytes: int | None = None,
+    cache: Path | None = None,
+) -> Path:
     """Put ``data`` in ``folder`` as a new file named after ``name``; returns its path.
 
     Raises CorpusError, and writes nothing, when the type is not one the loader reads, the
-    file is over ``max_bytes`` (default ``MAX_FILE_BYTES``), or it does not read as text. A
-    name already taken gets ``-2``, ``-3``… before its suffix.
+    file is over ``max_bytes`` (default: the loader's limit for its type), or it cannot be
+    read (``rag.documents.load_file``, whose reading is kept in ``cache``). A name already
+    taken gets ``-2``, ``-3``… before its suffix.
     """
-    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
     clean = safe_name(name)
-    if len(data) > limit:
-        raise CorpusError(
-            f"{clean} is {len(data) / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit per file: "
-            "split it into smaller files"
-        )
+    try:
+        check_size(clean, len(data), max_bytes)
+    except CorpusError as exc:
+        raise CorpusError(f"{clean} {exc}") from None
     folder.mkdir(parents=True, exist_ok=True)
     # Written under a hidden name first (the loader skips those), checked, then renamed: a
     # bad or half-written upload never becomes part of the collection.
     staging = folder / f".upload-{os.getpid()}-{clean}"
     try:
         staging.write_bytes(data)
-        load_file(staging, folder, max_bytes=limit)
+        load_file(staging, folder, max_bytes=max_bytes, cache=cache)
         target = _link_free(staging, folder / clean)
     except CorpusError as exc:
         raise CorpusError(str(exc).replace(staging.name, clean)) from None

@@ -1,4 +1,8 @@
-"""Files -> Documents: find .txt/.md files, decode them, and mark what is article content.
+"""Files -> Documents: find the files a folder holds, read them, and mark what is content.
+
+Plain text and Markdown are decoded here; PDF, Word, web pages and e-books go to their
+readers (rag.readers), chosen by content as well as by name, whose text is kept in a cache
+by the file's hash and the reader's version, so that an unchanged PDF is read (or OCR'd) once.
 
 The text is kept as decoded, so character offsets match the file as a reader sees it: only a
 leading BOM and invisible zero-width characters go (``"Sense\\u200bTime"`` would otherwise be
@@ -12,29 +16,36 @@ two words to search and to the citation check). Boilerplate is not deleted but l
     SenseTime a bondi de 85 %.         <- kept, merged with the title into one span
     Newsletter                         <- dropped, ends the span
 
-Files over ``MAX_FILE_BYTES`` and second copies of an article are skipped with a warning.
-Left out: PDF/HTML parsing, language detection, and guessing encodings beyond UTF-8/16/32
-with a BOM, plain UTF-8 and cp1252 (the usual encodings of French and English web text).
+Files over ``MAX_FILE_BYTES``, files that cannot be read (each with its reason, in
+``Folder.skipped``) and second copies of an article are skipped with a warning. Left out:
+language detection, and guessing encodings beyond UTF-8/16/32 with a BOM, plain UTF-8 and
+cp1252 (the usual encodings of French and English web text).
 """
 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
+import json
 import logging
 import os
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag import readers
 from rag.errors import CorpusError
-from rag.types import Document
+from rag.types import Document, Section, Skipped
 
-SUFFIXES = (".txt", ".md")
-# A news article is 5-50 kB. A 100 MB file is ~210,000 chunks: a minute to load, chunk and
-# index with a trivial embedder, hours with a real one (docs/robustness.md). Bigger files are
-# skipped; raise this to index them anyway.
+SUFFIXES = tuple(readers.SUFFIXES)
+# A news article is 5-50 kB. A 100 MB text file is ~210,000 chunks: a minute to load, chunk
+# and index with a trivial embedder, hours with a real one (docs/robustness.md). Bigger files
+# are skipped; raise this to index them anyway. A PDF, Word file or e-book carries pictures
+# and fonts besides its text, so its limit is higher; its text is bounded by readers.Limits.
 MAX_FILE_BYTES = 10_000_000
+MAX_PACKED_BYTES = 100_000_000
 Span = tuple[int, int]
 log = logging.getLogger("rag")
 
@@ -155,21 +166,29 @@ _DATE_WORDS = frozenset(
 )
 
 
-def load_documents(folder: str | Path, *, max_bytes: int | None = None) -> list[Document]:
-    """Load every readable .txt/.md file under ``folder``, sorted by relative path.
+@dataclass
+class Folder:
+    """What a folder holds: the documents read, and the files skipped with their reasons."""
 
-    Unreadable files, files over ``max_bytes`` (default ``MAX_FILE_BYTES``) and later copies
-    of an article already loaded (same content, whatever the encoding or boilerplate) are
-    skipped with a warning. ``load_documents("rag/corpus")[0].id`` ->
-    ``"000_77984f51074b5574.txt"``.
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def read_folder(
+    folder: str | Path, *, max_bytes: int | None = None, cache: Path | None = None
+) -> Folder:
+    """Read every file of a format we read under ``folder``, sorted by relative path.
+
+    Unreadable files, files over the size limit and later copies of an article already
+    loaded (same content, whatever the encoding or boilerplate) are skipped, each with its
+    reason. ``cache`` is a folder where what the PDF, Word, web and e-book readers extract
+    is kept (see ``load_file``). CorpusError when the folder does not exist.
     """
     root = Path(folder).absolute()
     if not root.exists():
-        raise CorpusError(
-            f"corpus folder {folder} does not exist: pass a folder of .txt or .md files"
-        )
+        raise CorpusError(f"corpus folder {folder} does not exist: pass a folder of documents")
     if not root.is_dir():
-        raise CorpusError(f"{folder} is not a folder: pass a folder of .txt or .md files")
+        raise CorpusError(f"{folder} is not a folder: pass a folder of documents")
     paths = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # .git, .venv, ...
@@ -178,63 +197,151 @@ def load_documents(folder: str | Path, *, max_bytes: int | None = None) -> list[
             for name in filenames
             if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES
         ]
-    documents = []
+    found = Folder()
     first_with: dict[str, str] = {}  # content fingerprint -> id of the first file holding it
     for path in sorted(paths, key=lambda p: p.relative_to(root).as_posix()):
         try:
-            doc = load_file(path, root, max_bytes=max_bytes)
+            doc = load_file(path, root, max_bytes=max_bytes, cache=cache)
         except CorpusError as exc:
             log.warning("skipping %s", exc)
+            doc_id = path.relative_to(root).as_posix()
+            found.skipped.append(Skipped(doc_id, str(exc).removeprefix(f"{doc_id}: ")))
             continue
         key = _fingerprint(doc)
         if key in first_with:
             log.warning("skipping %s: same article as %s, indexed once", doc.id, first_with[key])
+            found.skipped.append(Skipped(doc.id, f"the same text as {first_with[key]}"))
             continue
         first_with[key] = doc.id
-        documents.append(doc)
+        found.documents.append(doc)
+    return found
+
+
+def load_documents(
+    folder: str | Path, *, max_bytes: int | None = None, cache: Path | None = None
+) -> list[Document]:
+    """The documents ``read_folder`` finds; CorpusError when there are none.
+
+    ``load_documents("rag/corpus")[0].id`` -> ``"000_77984f51074b5574.txt"``.
+    """
+    documents = read_folder(folder, max_bytes=max_bytes, cache=cache).documents
     if not documents:
         raise CorpusError(
-            f"{folder} holds no readable .txt or .md file: add UTF-8 text files "
-            "(warnings name any file that was skipped and why)"
+            f"{folder} holds no readable document (.txt, .md, .pdf, .docx, .html, .epub): "
+            "warnings name any file that was skipped and why"
         )
     return documents
 
 
-def load_file(path: Path, root: Path, *, max_bytes: int | None = None) -> Document:
+def load_file(
+    path: Path, root: Path, *, max_bytes: int | None = None, cache: Path | None = None
+) -> Document:
     """Read one file into a Document whose ``id`` is its path relative to ``root``.
 
     ``load_file(Path("c/sub/a.md"), Path("c")).id`` -> ``"sub/a.md"``. Raises CorpusError
-    if the file cannot be read, is over ``max_bytes`` (default ``MAX_FILE_BYTES``; checked
-    before reading), is binary or holds no content.
+    if the file cannot be read, is over ``max_bytes`` (default ``MAX_FILE_BYTES``, or
+    ``MAX_PACKED_BYTES`` for a PDF, Word file or e-book; checked before reading), is not
+    what its name says, or holds no content. What a reader extracts is kept in ``cache``
+    under the file's hash and the reader's version, and read from there the next time.
     """
     path, root = Path(path).absolute(), Path(root).absolute()
     doc_id = path.relative_to(root).as_posix()
-    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise CorpusError(
-                f"is {_size(size)}, over the {_size(limit)} limit per file: split it into "
-                "smaller files (one per article) or raise rag.documents.MAX_FILE_BYTES"
-            )
+        check_size(path.name, path.stat().st_size, max_bytes)
+        if path.stat().st_size == 0:
+            raise CorpusError("is empty, nothing to index")
+        fmt = readers.choose(path)
         data = path.read_bytes()
-        text = decode(data)
+        sha256 = hashlib.sha256(data).hexdigest()
+        if fmt == "text":
+            doc = Document(doc_id, str(path), "", decode(data), sha256)
+        else:
+            doc = _read_packed(path, doc_id, fmt, sha256, cache)
     except OSError as exc:
         raise CorpusError(f"{doc_id}: cannot be read ({exc.strerror or exc})") from exc
     except CorpusError as exc:
         raise CorpusError(f"{doc_id}: {exc}") from exc
-    spans = content_spans(text)
+    spans = content_spans(doc.text)
     if not spans:
-        why = "holds only boilerplate" if text.strip() else "is empty"
+        why = "holds only boilerplate" if doc.text.strip() else "is empty"
         raise CorpusError(f"{doc_id}: {why}, nothing to index")
+    title = short_title(doc.title) if doc.title else find_title(doc.text, spans, path.stem)
+    return dataclasses.replace(doc, title=title, spans=spans)
+
+
+def check_size(name: str, size: int, max_bytes: int | None = None) -> None:
+    """CorpusError when a file of ``size`` bytes named ``name`` is over ``max_bytes`` (default:
+    ``MAX_PACKED_BYTES`` for a PDF, Word file or e-book, ``MAX_FILE_BYTES`` for the rest)."""
+    packed = readers.SUFFIXES.get(Path(name).suffix.lower()) in ("pdf", "docx", "epub")
+    limit = max_bytes if max_bytes is not None else MAX_PACKED_BYTES if packed else MAX_FILE_BYTES
+    if size > limit:
+        setting = "MAX_PACKED_BYTES" if packed else "MAX_FILE_BYTES"
+        raise CorpusError(
+            f"is {_size(size)}, over the {_size(limit)} limit per file: split it into "
+            f"smaller files or raise rag.documents.{setting}"
+        )
+
+
+def _read_packed(path: Path, doc_id: str, fmt: str, sha256: str, cache: Path | None) -> Document:
+    """A PDF, Word file, web page or e-book read by its reader, or from ``cache``."""
+    reader = readers.reader(fmt)
+    key = hashlib.sha256(f"{sha256} {reader.version}".encode()).hexdigest()[:32]
+    stored = cache / f"{key}.json" if cache else None
+    got = _cached(stored)
+    if got is None:
+        try:
+            got = reader.read(path, readers.Limits())
+        except CorpusError:
+            raise
+        except Exception as exc:  # a library's own error on a broken file: say which file
+            raise CorpusError(
+                f"could not be read as a {readers.NAMES[fmt]} ({type(exc).__name__}: {exc}); "
+                "open it and save it again"
+            ) from exc
+        _store(stored, got)
+    for note in got.notes:
+        log.warning("%s: %s", doc_id, note)
     return Document(
-        id=doc_id,
-        source=str(path),
-        title=find_title(text, spans, path.stem),
-        text=text,
-        sha256=hashlib.sha256(data).hexdigest(),
-        spans=spans,
+        doc_id,
+        str(path),
+        got.title,
+        got.text,
+        sha256,
+        format=fmt,
+        sections=got.sections,
+        pages=got.pages,
+        reader=reader.version,
+        notes=got.notes,
+        date=got.date,
+        author=got.author,
     )
+
+
+def _cached(path: Path | None) -> readers.Extracted | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return readers.Extracted(
+            data["text"],
+            tuple(Section(*s) for s in data["sections"]),
+            **{k: data[k] for k in ("title", "pages", "date", "author")},
+            notes=tuple(data["notes"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none yet, or damaged: read the file again
+
+
+def _store(path: Path | None, got: readers.Extracted) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(got), ensure_ascii=False), "utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a cache that cannot be written costs a second reading only
+        log.warning("could not keep the text of a file in %s (%s)", path.parent, exc)
 
 
 def decode(data: bytes) -> str:

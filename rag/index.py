@@ -54,7 +54,7 @@ from .screening import RULES as SCREENING_RULES
 from .screening import first_order
 from .settings import Settings
 from .storage import fsync_path, sha256_file
-from .types import Chunk, Document, Passage
+from .types import Chunk, Document, Passage, Skipped
 
 log = logging.getLogger("rag")
 # 2: the manifest carries its own checksum. Format 1 left it unchecked, so a flipped byte
@@ -212,6 +212,8 @@ class IndexStats:
     embedded_sentences: int = 0
     seconds: float = 0.0
     rebuilt: str = ""  # why the whole index was rebuilt, if it was
+    # The folder's files that were not indexed, with their reasons (set by the Pipeline).
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -421,7 +423,8 @@ def update_index(
         titles = {d.id: d.title for d in documents}
         for doc in documents:
             before = old_docs.get(doc.id)
-            if before and before["sha256"] == doc.sha256:
+            # The same bytes read by the same reader: a new reader re-reads only its files.
+            if before and (before["sha256"], before.get("reader", "")) == (doc.sha256, doc.reader):
                 stats.unchanged.append(doc.id)
                 if before.get("title") != doc.title:
                     stats.retitled.append(doc.id)
@@ -469,9 +472,7 @@ def update_index(
             elif keep_rows:
                 index.add(old.vectors.vectors()[keep_rows])
         index.add(fresh_vectors)
-        documents_meta = {
-            d.id: {"sha256": d.sha256, "title": d.title, "source": d.source} for d in documents
-        }
+        documents_meta = {d.id: _document_meta(d) for d in documents}
         meta = {**config, "structure": index.structure, "documents": documents_meta}
         orders = _screen(chunks, old, keep_rows)
         store = _write_version(folder, chunks, index, meta, orders, units)
@@ -517,6 +518,16 @@ def _screen(chunks: Sequence[Chunk], old: Store | None, kept: Sequence[int]) -> 
         for row, chunk in enumerate(chunks)
     }
     return {row: sentence for row, sentence in screened.items() if sentence}
+
+
+def _document_meta(doc: Document) -> dict[str, Any]:
+    """What the manifest records of a document: enough to list it and to tell if it changed
+    (its bytes, or the reader that read it)."""
+    meta: dict[str, Any] = {"sha256": doc.sha256, "title": doc.title, "source": doc.source}
+    if doc.format != "text":
+        meta.update(format=doc.format, reader=doc.reader, pages=doc.pages, notes=list(doc.notes))
+        meta.update({k: v for k, v in (("date", doc.date), ("author", doc.author)) if v})
+    return meta
 
 
 def _write_version(

@@ -38,7 +38,7 @@ from .collection import add_file, remove_file
 from .conflicts import notice, other_figures
 from .context import SentenceVectors, defuse, focus, left_out
 from .conversation import standalone
-from .documents import decode, load_documents
+from .documents import load_file, read_folder
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
 from .errors import CorpusError, QuestionError
@@ -49,13 +49,15 @@ from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
 from .retrieval import Retriever
 from .settings import Settings
-from .sources import located, place, renumbered
+from .sources import located, place, renumbered, section
 from .types import (
     Answer,
     Citation,
+    Document,
     IndexedDocument,
     Passage,
     RefusedBy,
+    Skipped,
     Sources,
     Timings,
 )
@@ -121,6 +123,8 @@ class Pipeline:
         self._sentences: SentenceVectors | None = None
         # Whether a document gives the model orders, by its content hash (see set_aside).
         self._set_aside: dict[str, str] = {}
+        # The files of the folder the last indexing skipped, with their reasons.
+        self.skipped: list[Skipped] = []
         self._lock = threading.Lock()
         # Fail on a bad prompt file now, not after the models have loaded.
         self._user = load_prompt("answer_user")
@@ -229,13 +233,24 @@ class Pipeline:
             self._retriever = Retriever(store, self.embedder)
         return stats
 
+    @property
+    def texts_dir(self) -> Path:
+        """Where the text the PDF, Word, web page and e-book readers extract is kept, by file
+        hash and reader version: shared by every index, so a file is read (or OCR'd) once."""
+        return self.settings.home_dir / "texts"
+
     def _update(
         self, on_progress: Callable[[int, int], None] | None = None
     ) -> tuple[Store, IndexStats]:
-        documents = load_documents(self.corpus)
+        found = read_folder(self.corpus, cache=self.texts_dir)
+        if not found.documents:
+            raise CorpusError(
+                f"{self.corpus} holds no readable document (.txt, .md, .pdf, .docx, .html, "
+                ".epub)" + "".join(f"\n- {s.path}: {s.reason}" for s in found.skipped[:10])
+            )
         store, stats = update_index(
             self.index_dir,
-            documents,
+            found.documents,
             self.embedder,
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
@@ -244,7 +259,9 @@ class Pipeline:
             sentences=self.settings.index_sentences,
         )
         if not store.chunks:
-            raise CorpusError(f"No text to index in {self.corpus}: add .txt or .md files")
+            raise CorpusError(f"No text to index in {self.corpus}: add documents with text")
+        stats.skipped = found.skipped
+        self.skipped = found.skipped
         return store, stats
 
     # -- the collection ------------------------------------------------------------------
@@ -259,6 +276,9 @@ class Pipeline:
                 m.get("source", ""),
                 len(store.document_chunks(doc_id)),
                 self.set_aside(doc_id),
+                format=m.get("format", "text"),
+                pages=m.get("pages", 0),
+                notes=tuple(m.get("notes", ())),
             )
             for doc_id, m in sorted(meta.items())
         ]
@@ -279,20 +299,39 @@ class Pipeline:
             self._set_aside[key] = found or ""
         return self._set_aside[key]
 
-    def document_text(self, doc_id: str) -> str | None:
-        """The text of an indexed document, as its chunks' offsets count; None when its file
-        is gone or no longer the one indexed."""
+    def document(self, doc_id: str) -> Document | None:
+        """An indexed document as its chunks' offsets count, with its pages or sections; None
+        when its file is gone or no longer the one indexed."""
         meta = self.retriever.store.documents.get(doc_id)
-        return _read_text(meta["source"], meta.get("sha256", "")) if meta else None
+        if not meta:
+            return None
+        return _read_document(meta["source"], meta.get("sha256", ""), self.texts_dir)
+
+    def document_text(self, doc_id: str) -> str | None:
+        """The text of an indexed document (see ``document``)."""
+        doc = self.document(doc_id)
+        return doc.text if doc else None
 
     def where(self, passage: Passage) -> str:
-        """Where ``passage`` is in its document, in words ("paragraph 4 of 17"; "" if the
-        document cannot be read)."""
-        return place(self.document_text, passage.chunk.doc_id, passage.chunk.start)
+        """Where ``passage`` is in its document, in words ("p. 4", a heading, "paragraph 4 of
+        17"; "" if the document cannot be read)."""
+        return place(self.document, passage.chunk.doc_id, passage.chunk.start)
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
-        """The cited span with the text around it in its chunk: ``(before, cited, after)``,
-        what a reader needs to see the quote in context."""
+        """The cited span with the text around it: ``(before, cited, after)``, what a reader
+        needs to see the quote in context. The text around is the span's page or section, up
+        to ``_AROUND`` characters each side, where the document has them; else its chunk."""
+        doc = self.document(citation.doc_id)
+        part = section(doc, citation.start) if doc else None
+        if doc and part and doc.text[citation.start : citation.end] == citation.text:
+            a = max(part.start, citation.start - _AROUND)
+            b = min(part.end, citation.end + _AROUND)
+            before, after = doc.text[a : citation.start], doc.text[citation.end : b]
+            return (
+                ("…" if a > part.start else "") + before,
+                citation.text,
+                after + ("…" if b < part.end else ""),
+            )
         for chunk in self.retriever.store.chunks:
             if chunk.doc_id == citation.doc_id and chunk.start <= citation.start < chunk.end:
                 a = citation.start - chunk.start
@@ -467,7 +506,7 @@ class Pipeline:
         if shown and answer.other_figures:  # the quotes follow what the reader saw streamed,
             yield " " + notice(answer.other_figures, language)  # numbered as it was
         # The final answer numbers its sources from 1 as it cites them (rag.sources).
-        answer = located(renumbered(answer), self.document_text)
+        answer = located(renumbered(answer), self.document)
         if not shown:
             yield answer.text
         yield answer
@@ -612,17 +651,15 @@ class Pipeline:
 
 
 @functools.lru_cache(maxsize=64)
-def _read_text(source: str, sha256: str) -> str | None:
+def _read_document(source: str, sha256: str, texts: Path) -> Document | None:
+    path = Path(source)
     try:
-        data = Path(source).read_bytes()
-    except OSError:
-        return None
-    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-        return None  # changed since it was indexed: its offsets no longer hold
-    try:
-        return decode(data)
+        doc = load_file(path, path.parent, cache=texts)
     except CorpusError:
         return None
+    if sha256 and doc.sha256 != sha256:
+        return None  # changed since it was indexed: its offsets no longer hold
+    return doc
 
 
 def _excerpted(answer: Answer, draft: str, question: str) -> Answer:
@@ -687,6 +724,8 @@ _DEFAULT_CUTTING = (Settings.chunk_size, Settings.chunk_overlap, Settings.index_
 # (Pipeline.set_aside): every hostile page of eval/injection/ is one or two chunks, the
 # longest built-in article 17.
 _WHOLE_DOCUMENT_CHUNKS = 50
+# Characters of a cited span's page or section shown each side of it (Pipeline.quote).
+_AROUND = 600
 
 _PIPELINES: dict[Settings, Pipeline] = {}
 _PIPELINES_LOCK = threading.Lock()

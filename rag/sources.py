@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 
 from .citations import parse_markers
-from .types import Answer
+from .types import Answer, Document, Section
 
 _MARKER = re.compile(r"\[(\d+)\]")  # a checked answer writes each marker as [n]
 
@@ -73,14 +73,26 @@ def renumbered(answer: Answer) -> Answer:
     )
 
 
-def place(document: Callable[[str], str | None], doc_id: str, offset: int) -> str:
-    """Where ``offset`` falls in document ``doc_id``, whose text ``document(doc_id)`` gives
-    (None when it cannot be read: then "")."""
-    text = document(doc_id)
-    return where(text, offset) if text else ""
+def section(document: Document, offset: int) -> Section | None:
+    """The section of ``document`` (a page, or what follows a heading) ``offset`` falls in."""
+    starts = [s.start for s in document.sections]
+    i = bisect.bisect_right(starts, offset) - 1
+    return document.sections[i] if i >= 0 and offset < document.sections[i].end else None
 
 
-def located(answer: Answer, document: Callable[[str], str | None]) -> Answer:
+def place(document: Callable[[str], Document | None], doc_id: str, offset: int) -> str:
+    """Where ``offset`` falls in document ``doc_id``, which ``document(doc_id)`` gives (None
+    when it cannot be read: then ""): "p. 4", a heading, or "paragraph 4 of 17"."""
+    doc = document(doc_id)
+    if doc is None:
+        return ""
+    found = section(doc, offset)
+    if found is None:
+        return where(doc.text, offset)
+    return found.label if doc.format == "pdf" else f"§ {found.label}"
+
+
+def located(answer: Answer, document: Callable[[str], Document | None]) -> Answer:
     """``answer`` with each citation's ``location`` filled in (see ``place``)."""
     found = [
         dataclasses.replace(c, location=place(document, c.doc_id, c.start))

@@ -13,6 +13,17 @@ from typing import Any, Literal
 
 
 @dataclass(frozen=True)
+class Section:
+    """Where a stretch of a document's text came from: ``text[start:end]`` is page 4 of a PDF
+    (``label="p. 4"``) or what follows a heading of a web page, Word file or e-book chapter
+    (``label`` is the heading)."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
 class Document:
     """One loaded file.
 
@@ -23,6 +34,10 @@ class Document:
     chunked, so boilerplate never becomes a cited passage.
     ``id`` is stable: the path relative to the corpus folder.
     ``sha256`` hashes the file's bytes, to detect changed files.
+
+    For a PDF, Word file, web page or e-book, ``text`` is what its reader (rag.readers)
+    extracted, ``sections`` say which page or heading each part comes from, and ``reader``
+    names the reader and its version, so that a new reader re-reads only its own files.
     """
 
     id: str
@@ -31,6 +46,14 @@ class Document:
     text: str
     sha256: str
     spans: tuple[tuple[int, int], ...] = ()
+    format: str = "text"  # "text", "pdf", "docx", "html" or "epub"
+    sections: tuple[Section, ...] = ()
+    pages: int = 0  # a PDF's pages; 0 for other formats
+    reader: str = ""
+    # What the reader could not read and left out ("pages 3-4: scanned, no OCR installed").
+    notes: tuple[str, ...] = ()
+    date: str = ""
+    author: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +162,17 @@ class IndexedDocument:
     # The sentence that has the document left out of every answer (it gives the model orders:
     # rag.context.left_out); "" for a document answers may use.
     set_aside: str = ""
+    format: str = "text"
+    pages: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of the folder that was not indexed, and why, in words that say what to do."""
+
+    path: str
+    reason: str
 
 
 @dataclass(frozen=True)

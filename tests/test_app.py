@@ -293,7 +293,7 @@ def test_a_bad_upload_says_why_and_changes_nothing(tmp_path: Path, corpus: Path)
     pdf.write_bytes(b"%PDF-1.4")
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     note = chat.add([str(pdf), str(binary)], lambda *a, **k: None)
-    assert note.count("⚠") == 2 and "not a .txt or .md file" in html.unescape(note)
+    assert note.count("⚠") == 2 and "damaged or truncated PDF" in html.unescape(note)
     assert chat.documents() == before
     assert sorted(p.name for p in corpus.iterdir()) == sorted(d for _, d in before)
 

@@ -156,24 +156,24 @@ def test_unreadable_files_are_skipped_with_a_warning(
         docs = load_documents(tmp_path)
     assert [d.id for d in docs] == ["good.txt"]
     warnings = {r.getMessage() for r in caplog.records if r.name == "rag"}
-    assert any("image.txt" in m and "binary" in m for m in warnings)
+    assert any("image.txt" in m and "PNG image" in m for m in warnings)
     assert any("empty.md" in m and "empty" in m for m in warnings)
     assert any("blank.txt" in m and "empty" in m for m in warnings)
     assert any("locked.txt" in m and "Permission denied" in m for m in warnings)
 
 
 def test_missing_folder_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match=r"does not exist: pass a folder of \.txt or \.md"):
+    with pytest.raises(CorpusError, match=r"does not exist: pass a folder of documents"):
         load_documents(tmp_path / "nope")
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"not a folder: pass a folder of \.txt or \.md"):
+    with pytest.raises(CorpusError, match=r"not a folder: pass a folder of documents"):
         load_documents(tmp_path / "file.txt")
 
 
 def test_folder_with_nothing_readable(tmp_path: Path) -> None:
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")  # truncated after its first line
     (tmp_path / "bin.txt").write_bytes(b"\0\1\2\3")
-    with pytest.raises(CorpusError, match=r"holds no readable \.txt or \.md file"):
+    with pytest.raises(CorpusError, match=r"holds no readable document \(\.txt, \.md, \.pdf"):
         load_documents(tmp_path)
 
 

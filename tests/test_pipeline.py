@@ -317,7 +317,7 @@ def test_control_characters_are_cleaned(settings: Settings, corpus: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("junk", "message"), [(False, "missing does not exist"), (True, "no readable .txt or .md file")]
+    ("junk", "message"), [(False, "missing does not exist"), (True, "holds no readable document")]
 )
 def test_unusable_corpus(settings: Settings, tmp_path: Path, junk: bool, message: str) -> None:
     folder = tmp_path / "missing"

@@ -205,7 +205,7 @@ def assert_intact(pipeline: Pipeline, before: dict[str, str]) -> None:
 SKIPPED = {
     "empty": (b"", "is empty"),
     "only invisible characters": ("\u200b\u200d\ufeff\n \n".encode(), "is empty"),
-    "binary": (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)) * 16, "binary data"),
+    "binary": (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)) * 16, "PNG image"),
     "control characters": (bytes(range(1, 32)) * 40, "binary data"),
     "truncated UTF-16": (codecs.BOM_UTF16_LE + "Texte".encode("utf-16-le")[:-1], "not valid"),
 }

@@ -7,8 +7,18 @@ its citations [1] (was 3) and [2] (was 1), and the passages stay as the model re
 
 from __future__ import annotations
 
-from rag.sources import located, paragraphs, renumbered, where
-from rag.types import Answer, Chunk, Citation, Excerpt, OtherFigure, Passage, SentenceCheck
+from rag.sources import located, paragraphs, place, renumbered, section, where
+from rag.types import (
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    Excerpt,
+    OtherFigure,
+    Passage,
+    Section,
+    SentenceCheck,
+)
 
 TEXT = "Titre\n\nXu Li dirige SenseTime.\nSuite du même paragraphe.\n\nFondée en 2014."
 
@@ -67,6 +77,36 @@ def test_paragraphs_are_blank_line_blocks_or_else_lines() -> None:
 
 def test_citations_are_located_in_their_documents_text() -> None:
     answer = Answer("q", "X [1]. Y [2].", citations=[citation(1, 1), citation(2, 2)])
-    texts = {"d1.txt": TEXT}
+    texts = {"d1.txt": Document("d1.txt", "d1.txt", "Titre", TEXT, "h")}
     found = located(answer, texts.get)
     assert [c.location for c in found.citations] == ["paragraph 2 of 3", ""]  # d2 unreadable
+
+
+def test_citations_in_a_pdf_or_a_page_with_headings_say_the_page_or_the_heading() -> None:
+    text = "Un.\n\nDeux.\n\nTrois."
+    pdf = Document(
+        "r.pdf",
+        "r.pdf",
+        "R",
+        text,
+        "h",
+        format="pdf",
+        pages=3,
+        sections=(Section(0, 3, "p. 1"), Section(5, 10, "p. 2"), Section(12, 18, "p. 4")),
+    )
+    web = Document(
+        "w.html", "w.html", "W", text, "h", format="html", sections=(Section(5, 18, "Les raisons"),)
+    )
+    docs = {"r.pdf": pdf, "w.html": web}
+    assert [place(docs.get, "r.pdf", at) for at in (0, 7, 12, 17)] == [
+        "p. 1",
+        "p. 2",
+        "p. 4",
+        "p. 4",
+    ]
+    assert [place(docs.get, "w.html", at) for at in (0, 5, 17)] == [
+        "paragraph 1 of 3",
+        "§ Les raisons",
+        "§ Les raisons",
+    ]
+    assert section(pdf, 4) is None  # between two pages: none
