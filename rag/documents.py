@@ -46,6 +46,8 @@ SUFFIXES = tuple(readers.SUFFIXES)
 # and fonts besides its text, so its limit is higher; its text is bounded by readers.Limits.
 MAX_FILE_BYTES = 10_000_000
 MAX_PACKED_BYTES = 100_000_000
+# What reading one PDF, Word file or e-book may cost: pages, OCR, characters, unzipped bytes.
+LIMITS = readers.Limits()
 Span = tuple[int, int]
 log = logging.getLogger("rag")
 
@@ -285,12 +287,12 @@ def check_size(name: str, size: int, max_bytes: int | None = None) -> None:
 def _read_packed(path: Path, doc_id: str, fmt: str, sha256: str, cache: Path | None) -> Document:
     """A PDF, Word file, web page or e-book read by its reader, or from ``cache``."""
     reader = readers.reader(fmt)
-    key = hashlib.sha256(f"{sha256} {reader.version}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{sha256} {reader.version} {LIMITS}".encode()).hexdigest()[:32]
     stored = cache / f"{key}.json" if cache else None
     got = _cached(stored)
     if got is None:
         try:
-            got = reader.read(path, readers.Limits())
+            got = reader.read(path, LIMITS)
         except CorpusError:
             raise
         except Exception as exc:  # a library's own error on a broken file: say which file
@@ -324,7 +326,7 @@ def _cached(path: Path | None) -> readers.Extracted | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         return readers.Extracted(
             data["text"],
-            tuple(Section(*s) for s in data["sections"]),
+            tuple(Section(**s) for s in data["sections"]),
             **{k: data[k] for k in ("title", "pages", "date", "author")},
             notes=tuple(data["notes"]),
         )

@@ -5,6 +5,7 @@ read whole, its scripts, styles and navigation left out."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rag.errors import CorpusError
@@ -74,13 +75,27 @@ def read_html(data: bytes | str, *, whole: bool = False) -> Extracted:
                     blocks.append((" ".join("".join(el.itertext()).split()), el.tag == "head"))
     if not blocks:
         try:
-            root = lxml.html.document_fromstring(data)
+            root = lxml.html.document_fromstring(_decode(data) if isinstance(data, bytes) else data)
         except (lxml.etree.ParserError, ValueError):
             return Extracted("")
         title = title or " ".join((root.findtext(".//title") or "").split())
         blocks = list(_blocks(root.find("body") if root.find("body") is not None else root))
     text, sections = assemble([(t, h) for t, h in blocks if t])
     return Extracted(text, tuple(sections), title=title, date=date, author=author)
+
+
+def _decode(data: bytes) -> str:
+    """An HTML file's text: in the charset it declares, else UTF-8 (an e-book's XHTML always
+    is), else cp1252."""
+    declared = re.search(rb"""charset=["']?([\w-]+)|encoding=["']([\w-]+)""", data[:2048])
+    for encoding in ([(declared.group(1) or declared.group(2)).decode()] if declared else []) + [
+        "utf-8"
+    ]:
+        try:
+            return data.decode(encoding).lstrip("\ufeff")
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("cp1252", errors="replace")
 
 
 def _blocks(element: object) -> list[tuple[str, bool]]:

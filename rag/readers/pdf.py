@@ -129,9 +129,18 @@ def _page_lines(page: object) -> list[Line]:
         # it again, so that lines match boxes, and mark the hyphen as the line's (U+0002).
         raw = raw.replace("\ufffe", "\x02\n")
         texts = raw.split("\n")
-        boxes = [textpage.get_rect(i) for i in range(textpage.count_rects())]
+        rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
     finally:
         textpage.close()
+    # PDFium gives a box per run of text: a line is the boxes that follow each other on it
+    # (an apostrophe, a change of font, start one).
+    boxes: list[list[float]] = []
+    for x0, y0, x1, y1 in rects:
+        last = boxes[-1] if boxes else None
+        if last and x0 >= last[2] - 1 and y0 < last[3] and y1 > last[1]:
+            last[:] = [last[0], min(last[1], y0), x1, max(last[3], y1)]
+        else:
+            boxes.append([x0, y0, x1, y1])
     if len(boxes) == len(texts):
         return [Line(t, *b) for t, b in zip(texts, boxes, strict=True)]
     return [Line(t) for t in texts]
@@ -224,8 +233,10 @@ def _paragraphs(lines: list[Line], vocabulary: Counter[str]) -> list[str]:
     if not lines:
         return []
     boxed = all(x.height > 0 for x in lines)
-    pitches = [a.y0 - b.y0 for a, b in itertools.pairwise(lines) if a.y0 > b.y0]
-    pitch = statistics.median(pitches) if pitches and boxed else 0.0
+    # The white space between one line's box and the next's: a descender or an accent moves
+    # a box by a point or two, a paragraph's spacing by more than a third of a line.
+    spaces = [a.y0 - b.y1 for a, b in itertools.pairwise(lines) if a.y0 > b.y1]
+    space = statistics.median(spaces) if spaces and boxed else None
     height = statistics.median(x.height for x in lines) if boxed else 0.0
     typical = sorted(len(x.text) for x in lines)[int(len(lines) * 0.8)]
 
@@ -236,18 +247,20 @@ def _paragraphs(lines: list[Line], vocabulary: Counter[str]) -> list[str]:
     def breaks(a: Line, b: Line) -> bool:
         if a.text.endswith("\x02"):  # PDFium saw a word go on to the next line
             return False
-        heading = boxed and (a.height > 1.2 * height or b.height > 1.2 * height)
+        heading = boxed and (a.height > 1.25 * height or b.height > 1.25 * height)
         if heading:
             return True
         ends = bool(_SENTENCE_END.search(a.text))
-        if boxed and pitch:
-            gap = a.y0 - b.y0
-            if 1.4 * pitch < gap or (gap < 0 and ends):  # a wide gap, or a new column
+        if space is not None:
+            if b.y1 > a.y0 + height:  # the next line is higher up: a new column
+                return ends
+            if a.y0 - b.y1 > space + 0.4 * height:  # a paragraph's spacing
                 return True
-            # A line that had room for the next line's first word ended on purpose.
+            # A line that had room for the next line's first word ended on purpose (a word
+            # is measured at 1.3 times the line's mean character: capitals, accents).
             char = (a.x1 - a.x0) / max(1, len(a.text))
             room = right_edge(a) - a.x1
-            return room > (len(b.text.split(" ", 1)[0]) + 1) * char
+            return room > 1.3 * (len(b.text.split(" ", 1)[0]) + 1) * char
         return ends and len(a.text) < 0.8 * typical
 
     paragraphs, current = [], lines[0].text
