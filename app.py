@@ -32,13 +32,23 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 import rag
-from rag import Answer, Citation, IndexedDocument, Passage, RagError, Settings, Sources
+from rag import (
+    Answer,
+    Citation,
+    IndexedDocument,
+    Passage,
+    RagError,
+    Settings,
+    Skipped,
+    Sources,
+)
+from rag.documents import SUFFIXES
 
 if TYPE_CHECKING:
     from rag import Pipeline
 
 History = list[dict[str, Any]]
-MAX_UPLOAD = "10mb"  # the loader's own limit per file (rag.documents.MAX_FILE_BYTES)
+MAX_UPLOAD = "100mb"  # the loader's own limit per file (rag.documents.MAX_PACKED_BYTES)
 BUILTIN = Path(rag.__file__).resolve().parent / "corpus"
 # The model choices of the Settings panel: label -> Settings changes.
 MODELS = {
@@ -235,16 +245,37 @@ def format_answer(
     return "\n\n".join(blocks)
 
 
+FORMATS = {"pdf": "PDF", "docx": "Word", "html": "web page", "epub": "e-book"}
+
+
 def labels(documents: Sequence[IndexedDocument]) -> list[tuple[str, str]]:
-    """(label, id) pairs for the list of indexed documents."""
-    return [
-        (
-            f"{d.title} ({d.id}, {d.chunks} passages"
-            + (", set aside: it gives the AI orders)" if d.set_aside else ")"),
-            d.id,
-        )
-        for d in documents
-    ]
+    """(label, id) pairs for the list of indexed documents: title, file, format and pages,
+    passages, and what was left out of it.
+
+    >>> labels([IndexedDocument("r.pdf", "Rapport", "/c/r.pdf", 12, format="pdf", pages=3)])
+    [('Rapport (r.pdf, PDF, 3 pages, 12 passages)', 'r.pdf')]
+    """
+    out = []
+    for d in documents:
+        parts = [d.id, FORMATS.get(d.format, "")]
+        parts += [f"{d.pages} page{'s' * (d.pages > 1)}" if d.pages else "", f"{d.chunks} passages"]
+        if d.set_aside:
+            parts.append("set aside: it gives the AI orders")
+        parts += [f"⚠ {note}" for note in d.notes]
+        out.append((f"{d.title} ({', '.join(filter(None, parts))})", d.id))
+    return out
+
+
+def skipped_note(skipped: Sequence[Skipped]) -> str:
+    """The folder's files that are not indexed, each with why, for the Documents panel.
+
+    >>> skipped_note([Skipped("scan.pdf", "is a scanned PDF…")])
+    '<small>Not indexed&#58;<br>⚠ scan&#46;pdf&#58; is a scanned PDF…</small>'
+    """
+    if not skipped:
+        return ""
+    lines = [f"⚠ {escape(s.path)}{escape(':')} {escape(s.reason)}" for s in skipped]
+    return f"<small>Not indexed{escape(':')}<br>" + "<br>".join(lines) + "</small>"
 
 
 def collection(titles: Sequence[str], examples: bool, shown: int = 6) -> str:
@@ -340,11 +371,15 @@ class Chat:
             try:
                 data = Path(path).read_bytes()
                 doc_id = self.pipeline().add_document(name, data, on_progress=report)
+                listed = {d.id: d for d in self.pipeline().documents()}
+                left_out = listed[doc_id].notes if doc_id in listed else ()
                 if aside := self.pipeline().set_aside(doc_id):
                     notes.append(
                         f"⚠ {escape(name)} added but set aside, never used in answers: it gives "
                         f"the AI orders (“{escape(aside[:120])}”)"
                     )
+                elif left_out:
+                    notes.append(f"✓ {escape(name)} added, but {escape('; '.join(left_out))}")
                 else:
                     notes.append(f"✓ {escape(name)} added")
             except (RagError, OSError) as exc:
@@ -413,7 +448,11 @@ def build_app(
         except RagError as exc:
             return gr.update(choices=[], value=[]), f"⚠ {escape(str(exc))}", ""
         usable = [d.title for d in indexed if not d.set_aside]
-        return gr.update(choices=labels(indexed), value=[]), "", collection(usable, bool(examples))
+        return (
+            gr.update(choices=labels(indexed), value=[]),
+            skipped_note(chat.pipeline().skipped),
+            collection(usable, bool(examples)),
+        )
 
     def upload(files: list[str] | None, progress: gr.Progress = PROGRESS) -> Any:
         note = chat.add(files or [], progress) if files else ""
@@ -445,9 +484,10 @@ def build_app(
         pending = gr.State("")
         with gr.Accordion("Documents", open=False):
             files = gr.File(
-                label="Add .txt or .md files (10 MB at most each)",
+                label="Add documents: PDF, Word (.docx), web pages (.html), e-books (.epub) "
+                "and text (.txt, .md); 100 MB at most each, 10 MB for text",
                 file_count="multiple",
-                file_types=[".txt", ".md"],
+                file_types=list(SUFFIXES),
             )
             documents = gr.CheckboxGroup(label="Indexed documents", choices=[])
             remove_button = gr.Button("Remove the selected documents")

@@ -90,6 +90,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     ):
         if ids:
             print(f"  {label}: {', '.join(ids)}")
+    for skipped in stats.skipped:
+        print(f"  not indexed: {skipped.path}: {skipped.reason}")
     if stats.rebuilt:
         print(f"  rebuilt from scratch: {stats.rebuilt}")
     if stats.embedded_chunks:
@@ -174,7 +176,7 @@ def print_sources(answer: Answer) -> None:
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
-        print(f"[{c.n}] {c.title}\n    {', '.join(filter(None, (c.location, c.source)))}")
+        print(f"[{c.n}] {', '.join(filter(None, (c.title, c.location)))}\n    {c.source}")
         print(textwrap.indent(textwrap.fill(f"« {c.text} »", 96), "    "))
 
 

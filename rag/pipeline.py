@@ -347,8 +347,8 @@ class Pipeline:
     ) -> str:
         """Add a file to the corpus folder under a safe new name (see :func:`rag.collection.
         add_file`) and index it; returns its document id. CorpusError, with nothing added,
-        for a file of the wrong type, too big, or not text."""
-        path = add_file(self.corpus, name, data)
+        for a file of the wrong type, too big, or that cannot be read."""
+        path = add_file(self.corpus, name, data, cache=self.texts_dir)
         try:
             self.index(on_progress)
         except Exception:

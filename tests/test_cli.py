@@ -5,8 +5,8 @@ command computes, ``rag ask "Quelle est la capitalisation boursière de SenseTim
 prints on stdout the checked answer "SenseTime vaut 30,6 milliards de dollars [1].", then::
 
     Sources:
-    [1] Intelligence artificielle : Le succès en Bourse du leader chinois SenseTime ne se dément pas
-        paragraph 1 of 17, DIR/000_77984f51074b5574.txt
+    [1] Intelligence artificielle : … ne se dément pas, paragraph 1 of 17
+        DIR/000_77984f51074b5574.txt
         « Intelligence artificielle : ... autour de 30,6 milliards de dollars. ... »
 
 and exits 0; ``rag ask ""`` prints "error: The question is empty..." on stderr and exits 2.
@@ -80,7 +80,7 @@ def test_ask_prints_the_checked_answer_then_its_sources(
     assert expected.citations
     _, sources = out.split("\nSources:\n")
     for c in expected.citations:
-        assert f"[{c.n}] {c.title}\n    {c.location}, {c.source}\n" in sources
+        assert f"[{c.n}] {c.title}, {c.location}\n    {c.source}\n" in sources
         assert c.location.startswith("paragraph ")
         assert flat(f"« {c.text} »") in flat(sources)
     assert "prompt +" in err and "Traceback" not in err

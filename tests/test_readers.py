@@ -206,15 +206,15 @@ BROKEN = {
     ),
     "text named .docx": (
         lambda p: _write(p / "notes.docx", ONE.encode()),
-        r"named \.docx but is not a Word document: it holds a text file",
+        r"named \.docx but is not a Word document: it holds text\.",
     ),
     "encrypted Word file": (
         lambda p: _write(p / "locked.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)),
-        "encrypted Office file",
+        "Word document with a password, or an older format",
     ),
     "truncated Word file": (
         lambda p: _cut(ff.docx(p / "cut.docx", [("p", ONE)]), 0.5),
-        "damaged or truncated",
+        "damaged or truncated Word document: download it again",
     ),
     "decompression bomb": (lambda p: _bomb(p / "bomb.docx"), "decompression bomb"),
     "e-book with DRM": (

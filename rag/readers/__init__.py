@@ -78,6 +78,9 @@ NAMES = {
     "epub": "e-book (EPUB)",
 }
 _CONTAINERS = {"pdf", "docx", "epub"}
+# Word's container for a file with a password, and for the formats before .docx.
+_OLE = "an encrypted Office file or an old .doc, .xls or .ppt"
+_DAMAGED_ZIP = "a damaged or truncated ZIP archive"
 
 # What a file that is none of ours holds, by its first bytes: said when a name lies.
 _MAGIC = (
@@ -105,7 +108,7 @@ def detect(path: Path) -> str:
 
         return zip_kind(path)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "an encrypted Office file or an old .doc, .xls or .ppt"
+        return _OLE
     for magic, what in _MAGIC:
         if head.startswith(magic):
             return what
@@ -126,9 +129,17 @@ def choose(path: Path) -> str:
     if by_content in _CONTAINERS:
         return by_content
     if by_name in _CONTAINERS:
-        what = NAMES.get(by_content, by_content)
-        if by_content in ("text", "html"):
-            what = f"a {what} file" if by_content == "text" else "a web page"
+        if by_content == _DAMAGED_ZIP:
+            raise CorpusError(
+                f"is a damaged or truncated {NAMES[by_name]}: download it again, or open it "
+                "and save it again"
+            )
+        if by_content == _OLE:
+            raise CorpusError(
+                f"is a {NAMES[by_name]} with a password, or an older format (.doc, .xls, "
+                ".ppt): save it again as .docx, without a password"
+            )
+        what = {"text": "text", "html": "a web page"}.get(by_content, by_content)
         raise CorpusError(
             f"is named {path.suffix.lower()} but is not a {NAMES[by_name]}: it holds {what}. "
             "Rename it to what it is, or export it again"

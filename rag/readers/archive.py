@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 
-from . import Limits
+from . import _DAMAGED_ZIP, Limits
 
 _BLOCK = 1 << 16
 
@@ -35,7 +35,7 @@ def zip_kind(path: Path) -> str:
             if "content.xml" in names:
                 return "an OpenDocument file (.odt, .ods): save it as .docx"
     except (zipfile.BadZipFile, OSError, EOFError):
-        return "a damaged or truncated ZIP archive"
+        return _DAMAGED_ZIP
     return "a ZIP archive"
 
 

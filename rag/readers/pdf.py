@@ -71,8 +71,9 @@ class PdfReader:
                     "is an encrypted PDF (it needs a password): save a copy without the "
                     "password and add that"
                 ) from exc
+            why = str(exc).rstrip(".")
             raise CorpusError(
-                f"is a damaged or truncated PDF ({exc}): download or export it again"
+                f"is a damaged or truncated PDF ({why}): download or export it again"
             ) from exc
         try:
             count = len(pdf)
