@@ -258,7 +258,8 @@ def labels(documents: Sequence[IndexedDocument]) -> list[tuple[str, str]]:
     out = []
     for d in documents:
         parts = [d.id, FORMATS.get(d.format, "")]
-        parts += [f"{d.pages} page{'s' * (d.pages > 1)}" if d.pages else "", f"{d.chunks} passages"]
+        parts.append(f"{d.pages} page{'s' * (d.pages > 1)}" if d.pages else "")
+        parts.append(f"{d.chunks} passage{'s' * (d.chunks > 1)}")
         if d.set_aside:
             parts.append("set aside: it gives the AI orders")
         parts += [f"⚠ {note}" for note in d.notes]

@@ -31,6 +31,7 @@ import pytest
 
 from rag import Answer, Citation, Excerpt, RagError, SentenceCheck, Settings, Timings
 from rag.pipeline import Pipeline
+from tests import fixture_files
 from tests.conftest import FakeEmbedder, FakeGenerator, free_port
 
 gr = pytest.importorskip("gradio")
@@ -296,6 +297,26 @@ def test_a_bad_upload_says_why_and_changes_nothing(tmp_path: Path, corpus: Path)
     assert note.count("⚠") == 2 and "damaged or truncated PDF" in html.unescape(note)
     assert chat.documents() == before
     assert sorted(p.name for p in corpus.iterdir()) == sorted(d for _, d in before)
+
+
+def test_a_pdf_upload_is_listed_with_its_pages_and_a_scan_with_what_was_left_out(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.readers import ocr
+
+    chat = make_chat(tmp_path, corpus)
+    pdf = fixture_files.pdf(tmp_path / "rapport.pdf", [["Zhipu AI a levé 1 milliard."], ["Fin."]])
+    assert html.unescape(chat.add([str(pdf)], lambda *a, **k: None)) == "✓ rapport.pdf added"
+    [label] = [label for label, doc_id in chat.documents() if doc_id == "rapport.pdf"]
+    assert "(rapport.pdf, PDF, 2 pages, 1 passage)" in label
+    # A file in the folder that cannot be read is listed, with why, under "Not indexed".
+    (corpus / "scan.pdf").write_bytes(
+        fixture_files.scanned_pdf(tmp_path / "s.pdf", ["x"]).read_bytes()
+    )
+    monkeypatch.setattr(ocr, "languages", lambda: ())
+    chat.pipeline().index()
+    note = html.unescape(app.skipped_note(chat.pipeline().skipped))
+    assert note.startswith("<small>Not indexed:<br>⚠ scan.pdf: is a scanned PDF with no text")
 
 
 def test_other_settings_see_the_new_document(tmp_path: Path, corpus: Path) -> None:

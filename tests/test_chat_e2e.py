@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests import fixture_files
 from tests.conftest import free_port
 from tests.test_app import app
 
@@ -165,7 +166,27 @@ def test_a_cited_answer_streams_and_its_source_opens(chat_url: str, tmp_path: Pa
         )
         page.locator('input[type="file"]').set_input_files(str(upload))
         page.get_by_text("moonshot.txt added").wait_for(timeout=120_000)
-        assert page.get_by_text("(moonshot.txt, 1 passages)").is_visible()
+        assert page.get_by_text("(moonshot.txt, 1 passage)").is_visible()
+
+        # a PDF too: listed with its pages, and a citation of it opens its page
+        [article] = (ROOT / "rag" / "corpus").glob("001_*.txt")
+        paragraphs = fixture_files.paragraphs_of(article)
+        pages = [paragraphs[i : i + 7] for i in range(0, len(paragraphs), 7)]
+        [n] = [
+            i for i, group in enumerate(pages, 1) if any("perte nette de 2,4" in p for p in group)
+        ]
+        pdf = fixture_files.pdf(tmp_path / "declin.pdf", pages, title="SenseTime, le déclin")
+        page.locator('input[type="file"]').set_input_files(str(pdf))
+        page.get_by_text("declin.pdf added").wait_for(timeout=120_000)
+        assert page.get_by_text(f"(declin.pdf, PDF, {len(pages)} pages,").is_visible()
+        answered = ask(page, "Quelle perte nette SenseTime a-t-elle déclarée au premier semestre ?")
+        assert "2,4" in answered[-1] and "Sources" in answered[-1], answered[-1]
+        reply = page.locator('[data-testid="bot"]').last
+        reply.locator(".cite-1").first.click()
+        source = reply.locator("details.source-1")
+        assert f"p. {n}" in source.inner_text() and "declin.pdf" in source.inner_text()
+        assert "2,4 milliards" in source.locator("mark").inner_text()
+        screenshot(page, "chat-pdf.png")
         browser.close()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import rag.documents
+import rag.index
 from rag import readers
 from rag.documents import load_file, read_folder
 from rag.errors import CorpusError
@@ -267,3 +268,34 @@ def test_a_pdf_over_the_page_limit_is_read_up_to_it(
     monkeypatch.setattr(rag.documents, "LIMITS", readers.Limits(max_pages=2))
     doc = read(ff.pdf(tmp_path / "long.pdf", [[ONE], [TWO], [THREE]]))
     assert THREE not in doc.text and doc.notes == ("only the first 2 of 3 pages were read",)
+
+
+def test_a_new_reader_version_reads_again_only_the_files_of_its_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.index import update_index
+    from tests.conftest import FakeEmbedder
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(FOUR, encoding="utf-8")
+    ff.pdf(folder / "r.pdf", [[ONE], [TWO]])
+    ff.docx(folder / "n.docx", [("p", THREE)])
+
+    def update() -> rag.index.IndexStats:
+        documents = read_folder(folder, cache=tmp_path / "texts").documents
+        return update_index(
+            tmp_path / "idx", documents, FakeEmbedder(), chunk_size=600, chunk_overlap=120
+        )[1]
+
+    update()
+    store = rag.index.load_index(tmp_path / "idx")
+    assert store is not None
+    meta = store.documents
+    assert meta["r.pdf"]["reader"].startswith("pdf-1") and meta["r.pdf"]["pages"] == 2
+    assert "reader" not in meta["a.txt"]  # a text file is read by rag.documents itself
+    monkeypatch.setattr(PdfReader, "version", "pdf-2 (a better reader)")
+    stats = update()
+    assert stats.updated == ["r.pdf"] and sorted(stats.unchanged) == ["a.txt", "n.docx"]
+    store = rag.index.load_index(tmp_path / "idx")
+    assert store is not None and store.documents["r.pdf"]["reader"] == "pdf-2 (a better reader)"
