@@ -7,6 +7,7 @@ Each check is one line or a few, and a problem says what to do about it:
 - the configuration chosen for this machine, and why (rag.runtime; tried now if never before);
 - the model file: where it is, its size, and its sha256 against the packaged model's;
 - the index of the corpus: documents, chunks, embedder, files checked;
+- the readers: their versions, and whether scanned PDFs can be read (Tesseract);
 - the saved prefix states (rag.prefix);
 - the model's prompt and writing speed, measured now.
 
@@ -61,6 +62,25 @@ def checks(
             forget(path, settings.home_dir, here)
         yield from runtime_checks(settings, path, here, engine)
     yield index_check(settings, corpus)
+    yield readers_check()
+
+
+def readers_check() -> Check:
+    """The readers' versions, and OCR: Tesseract and its languages, or how to add them."""
+    from . import readers
+    from .readers import ocr
+
+    check = Check("Readers")
+    for fmt in ("pdf", "docx", "html", "epub"):
+        try:
+            check.lines.append(readers.reader(fmt).version)
+        except ImportError as exc:  # a library missing from this install
+            check.problems.append(f"{fmt}: {exc}: reinstall with make install")
+    if ocr.languages():
+        check.lines.append(f"OCR of scanned pages: Tesseract {ocr.version()}")
+    else:
+        check.problems.append(f"scanned PDFs cannot be read: {ocr.INSTALL}")
+    return check
 
 
 def cpu_check(here: Machine) -> Check:

@@ -12,20 +12,26 @@ from pathlib import Path
 import pytest
 
 from rag.cli import main
-from rag.doctor import checks
+from rag.doctor import checks, readers_check
+from rag.readers import ocr
 from rag.settings import Settings
 from tests.conftest import CORPUS
 
 ECHO = "tests.fake_engines:Echo"
 
 
-def test_every_check_reports_on_a_working_model(tmp_path: Path) -> None:
+def test_every_check_reports_on_a_working_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "languages", lambda: ("fra", "eng"))
+    monkeypatch.setattr(ocr, "version", lambda: "5.3.0-fra+eng")
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF fake")
     settings = Settings(home=tmp_path / "home", generator=f"llama-cpp:{model}")
     found = {c.name: c for c in checks(settings, CORPUS, engine=ECHO)}
     assert list(found) == [
         "CPU", "Model", "llama.cpp", "Configuration", "Prefix states", "Speed", "Index",
+        "Readers",
     ]  # fmt: skip
     assert not any(c.problems for c in found.values()), {k: c.problems for k, c in found.items()}
     assert "not a packaged model" in " ".join(found["Model"].lines)
@@ -33,12 +39,20 @@ def test_every_check_reports_on_a_working_model(tmp_path: Path) -> None:
     assert "both work" in found["Configuration"].lines[0]
     assert found["Speed"].lines == ["prompt 100 tokens/s, writing 10.0 tokens/s (measured now)"]
     assert "none yet" in found["Index"].lines[0]
+    assert found["Readers"].lines[0].startswith("pdf-1 pypdfium2-")
+    assert found["Readers"].lines[-1] == "OCR of scanned pages: Tesseract 5.3.0-fra+eng"
     # --again: the configurations are tried anew, and the choice saved anew.
     [saved] = (settings.home_dir / "runtime").glob("*.json")
     before = saved.stat().st_mtime_ns
     again = {c.name: c for c in checks(settings, CORPUS, again=True, engine=ECHO)}
     assert "both work" in again["Configuration"].lines[0]
     assert saved.stat().st_mtime_ns != before
+
+
+def test_no_ocr_is_a_problem_that_says_how_to_add_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "languages", lambda: ())
+    [problem] = readers_check().problems
+    assert problem.startswith("scanned PDFs cannot be read") and "apt install tesseract" in problem
 
 
 def test_a_model_that_cannot_start_is_a_problem_with_its_cause(tmp_path: Path) -> None:
