@@ -39,7 +39,7 @@ def test_every_check_reports_on_a_working_model(
     assert "both work" in found["Configuration"].lines[0]
     assert found["Speed"].lines == ["prompt 100 tokens/s, writing 10.0 tokens/s (measured now)"]
     assert "none yet" in found["Index"].lines[0]
-    assert found["Readers"].lines[0].startswith("pdf-1 pypdfium2-")
+    assert found["Readers"].lines[0].startswith("pdf-2 pypdfium2-")
     assert found["Readers"].lines[-1] == "OCR of scanned pages: Tesseract 5.3.0-fra+eng"
     # --again: the configurations are tried anew, and the choice saved anew.
     [saved] = (settings.home_dir / "runtime").glob("*.json")

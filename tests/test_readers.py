@@ -47,7 +47,28 @@ def test_a_pdf_is_read_page_by_page(tmp_path: Path) -> None:
     assert (doc.format, doc.pages, doc.title) == ("pdf", 3, "Rapport annuel")
     assert [at(doc, s) for s in (ONE, TWO, THREE, FOUR)] == ["p. 1", "p. 1", "p. 2", "p. 3"]
     assert doc.text.index(TWO) > doc.text.index(ONE)
-    assert doc.reader.startswith("pdf-1 pypdfium2-")
+    assert doc.reader.startswith("pdf-2 pypdfium2-")
+
+
+def test_a_short_last_page_keeps_its_paragraphs(tmp_path: Path) -> None:
+    # Two one-line paragraphs alone on a page: their spacing and the column's right edge are
+    # measured on the whole document, not on the two lines.
+    short = ["Le rapport attend une consolidation d'ici deux ans.", "Fin du rapport annuel."]
+    path = ff.pdf(tmp_path / "r.pdf", [[f"{ONE} {TWO}", f"{THREE} {FOUR}", THREE], short])
+    doc = read(path)
+    assert doc.text.endswith("\n\n".join(short)), doc.text
+
+
+def test_one_line_paragraphs_that_fill_their_line_stay_apart(tmp_path: Path) -> None:
+    # As many paragraph spacings as line spacings, and lines with no room left: only the
+    # white space between the lines, measured apart from the paragraphs', tells them apart.
+    short = [
+        "Elle vise d'abord les hôpitaux, avec un assistant médical testé dans plusieurs villes.",
+        "Ses concurrents directs proposent des assistants généralistes plutôt que des outils.",
+        "Les autorités de régulation examinent les prises de participation des géants du pays.",
+    ]
+    doc = read(ff.pdf(tmp_path / "r.pdf", [[f"{ONE} {TWO} {THREE}", *short, FOUR]]))
+    assert doc.text == "\n\n".join([f"{ONE} {TWO} {THREE}", *short, FOUR])
 
 
 def test_two_columns_are_read_column_after_column(tmp_path: Path) -> None:
@@ -106,6 +127,19 @@ def test_a_scan_without_ocr_says_how_to_add_it(
     monkeypatch.setattr(ocr, "languages", lambda: ())
     path = ff.scanned_pdf(tmp_path / "scan.pdf", ["Rapport"])
     with pytest.raises(CorpusError, match="scanned PDF.*apt install tesseract-ocr"):
+        read(path)
+
+
+def test_a_page_ocr_cannot_read_is_left_out_with_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(image: object) -> str:
+        raise ocr.OcrError("Error during processing.")
+
+    monkeypatch.setattr(ocr, "languages", lambda: ("fra",))
+    monkeypatch.setattr(ocr, "read_image", fails)
+    path = ff.scanned_pdf(tmp_path / "scan.pdf", ["Rapport"])
+    with pytest.raises(CorpusError, match=r"scanned PDF that OCR could not read \(Error during"):
         read(path)
 
 
@@ -292,10 +326,10 @@ def test_a_new_reader_version_reads_again_only_the_files_of_its_format(
     store = rag.index.load_index(tmp_path / "idx")
     assert store is not None
     meta = store.documents
-    assert meta["r.pdf"]["reader"].startswith("pdf-1") and meta["r.pdf"]["pages"] == 2
+    assert meta["r.pdf"]["reader"].startswith("pdf-2") and meta["r.pdf"]["pages"] == 2
     assert "reader" not in meta["a.txt"]  # a text file is read by rag.documents itself
-    monkeypatch.setattr(PdfReader, "version", "pdf-2 (a better reader)")
+    monkeypatch.setattr(PdfReader, "version", "pdf-99 (a better reader)")
     stats = update()
     assert stats.updated == ["r.pdf"] and sorted(stats.unchanged) == ["a.txt", "n.docx"]
     store = rag.index.load_index(tmp_path / "idx")
-    assert store is not None and store.documents["r.pdf"]["reader"] == "pdf-2 (a better reader)"
+    assert store is not None and store.documents["r.pdf"]["reader"] == "pdf-99 (a better reader)"

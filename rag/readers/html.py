@@ -5,6 +5,7 @@ read whole, its scripts, styles and navigation left out."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -22,9 +23,7 @@ class HtmlReader:
 
     @property
     def version(self) -> str:
-        from importlib.metadata import version
-
-        return f"html-1 trafilatura-{version('trafilatura')}"
+        return _version()
 
     def read(self, path: Path, limits: Limits) -> Extracted:
         data = path.read_bytes()
@@ -52,17 +51,18 @@ def read_html(data: bytes | str, *, whole: bool = False) -> Extracted:
     title = date = author = ""
     blocks: list[tuple[str, bool]] = []
     if not whole:
-        found = trafilatura.bare_extraction(
-            data, with_metadata=True, include_comments=False, include_tables=True
-        )
-        if found is not None:
-            title, date = getattr(found, "title", "") or "", getattr(found, "date", "") or ""
-            author = getattr(found, "author", "") or ""
+        # One pass gives the article and, on its root, the page's title, date and author.
         xml = trafilatura.extract(
-            data, output_format="xml", include_comments=False, include_tables=True
+            data,
+            output_format="xml",
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
         )
         if xml:
-            main = lxml.etree.fromstring(xml.encode()).find("main")
+            doc = lxml.etree.fromstring(xml.encode())
+            title, date, author = (doc.get(k) or "" for k in ("title", "date", "author"))
+            main = doc.find("main")
             for el in (
                 main.iter("head", "p", "row", "item", "quote", "code") if main is not None else []
             ):
@@ -135,3 +135,10 @@ def _blocks(element: object) -> list[tuple[str, bool]]:
     walk(element)
     flush()
     return out
+
+
+@functools.cache
+def _version() -> str:  # asked for every file the folder holds: read the metadata once
+    from importlib.metadata import version
+
+    return f"html-2 trafilatura-{version('trafilatura')}"

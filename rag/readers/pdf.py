@@ -2,7 +2,7 @@
 
 PDFium gives each page's text line by line, in the order the page draws it, with a box per
 line. From the boxes, lines are joined back into paragraphs: a paragraph ends where the gap
-to the next line is wider than the page's usual line spacing, or where a line that ends a
+to the next line is wider than the document's usual line spacing, or where a line that ends a
 sentence stops short of the column's right edge; a line in a bigger font is a heading. A word
 cut at a line end ("inves-" / "tissement") is joined, unless the document writes it with its
 hyphen elsewhere ("porte-parole"). Ligatures (U+FB00-FB06) become their letters. A line
@@ -57,7 +57,7 @@ class PdfReader:
     def version(self) -> str:
         import pypdfium2
 
-        return f"pdf-1 pypdfium2-{pypdfium2.version.PYPDFIUM_INFO} ocr-{ocr_.version()}"
+        return f"pdf-2 pypdfium2-{pypdfium2.version.PYPDFIUM_INFO} ocr-{ocr_.version()}"
 
     def read(self, path: Path, limits: Limits) -> Extracted:
         import pypdfium2 as pdfium
@@ -80,6 +80,7 @@ class PdfReader:
             if count == 0:
                 raise CorpusError("is a PDF with no pages, nothing to index")
             notes, pages, scans = [], [], []
+            failed: list[tuple[int, str]] = []
             if count > limits.max_pages:
                 notes.append(f"only the first {limits.max_pages:,} of {count:,} pages were read")
             for i in range(min(count, limits.max_pages)):
@@ -93,7 +94,12 @@ class PdfReader:
                             lines = []
                             if len(scans) <= limits.max_ocr_pages and ocr_.languages():
                                 image = page.render(scale=300 / 72).to_pil()
-                                lines = [Line(t) for t in ocr_.read_image(image).splitlines()]
+                                try:
+                                    read = ocr_.read_image(image)
+                                except ocr_.OcrError as exc:
+                                    failed.append((i, str(exc)))
+                                    read = ""
+                                lines = [Line(t) for t in read.splitlines()]
                 finally:
                     page.close()
                 pages.append(lines)
@@ -101,7 +107,8 @@ class PdfReader:
             author = pdf.get_metadata_dict().get("Author", "").strip("() ")
         finally:
             pdf.close()
-        notes += _scan_notes(scans, limits)
+        notes += _scan_notes([i for i in scans if i not in dict(failed)], limits)
+        notes += [f"page {i + 1} could not be read by OCR ({why}), left out" for i, why in failed]
         pages = _without_furniture(pages)
         text, sections = _assemble(pages)
         if not text.strip():
@@ -109,6 +116,8 @@ class PdfReader:
                 raise CorpusError(
                     f"is a scanned PDF with no text layer, and OCR is not installed: {ocr_.INSTALL}"
                 )
+            if failed:
+                raise CorpusError(f"is a scanned PDF that OCR could not read ({failed[0][1]})")
             raise CorpusError("is a PDF with no text in it")
         text, sections, note = cut(text, sections, limits.max_chars)
         return Extracted(
@@ -205,14 +214,19 @@ def _without_furniture(pages: list[list[Line]]) -> list[list[Line]]:
 def _assemble(pages: list[list[Line]]) -> tuple[str, list[Section]]:
     """The pages' paragraphs as one text, a blank line between paragraphs, and a section per
     page that has text."""
+    pages = [
+        [y for x in lines if (y := Line(x.text.translate(_LIGATURES).strip(), *_box(x))).text]
+        for lines in pages
+    ]
     vocabulary = Counter(
         w.lower() for lines in pages for x in lines for w in re.findall(r"\w+(?:-\w+)*", x.text)
     )
+    layout = _Layout.of(pages)
     parts: list[str] = []
     sections: list[Section] = []
     at = 0
     for n, lines in enumerate(pages, start=1):
-        paragraphs = [p for p in _paragraphs(lines, vocabulary) if p]
+        paragraphs = [p for p in _paragraphs(lines, layout, vocabulary) if p]
         if not paragraphs:
             continue
         if parts:
@@ -227,23 +241,60 @@ def _assemble(pages: list[list[Line]]) -> tuple[str, list[Section]]:
     return "".join(parts), sections
 
 
-def _paragraphs(lines: list[Line], vocabulary: Counter[str]) -> list[str]:
+def _box(line: Line) -> tuple[float, float, float, float]:
+    return line.x0, line.y0, line.x1, line.y1
+
+
+@dataclass
+class _Layout:
+    """The document's usual line height, white space between lines and right
+    edges, measured on all its pages with boxed lines: a short page (a report's last, with two
+    lines) is read like the others."""
+
+    space: float | None
+    height: float
+    lines: list[Line]
+
+    @classmethod
+    def of(cls, pages: list[list[Line]]) -> _Layout:
+        boxed = [lines for lines in pages if lines and all(x.height > 0 for x in lines)]
+        spaces = [a.y0 - b.y1 for lines in boxed for a, b in itertools.pairwise(lines)]
+        every = [x for lines in boxed for x in lines]
+        height = statistics.median(x.height for x in every) if every else 0.0
+        return cls(space=_line_space(spaces, height), height=height, lines=every)
+
+    def right_edge(self, line: Line, page: list[Line]) -> float:
+        """Where lines that start where ``line`` does usually end: the column's right edge,
+        on this page if it has a few such lines (margins may differ on odd and even pages)."""
+        same = [x.x1 for x in page if abs(x.x0 - line.x0) < 30]
+        if len(same) < 4:
+            same = [x.x1 for x in self.lines if abs(x.x0 - line.x0) < 30] or [line.x1]
+        return sorted(same)[int(len(same) * 0.9)]
+
+
+def _line_space(spaces: list[float], height: float) -> float | None:
+    """The white space between two lines of one paragraph, from the white spaces between the
+    boxes of successive lines. A descender or an accent moves a box by a point or two; a
+    paragraph's spacing adds more than a third of a line. Where paragraphs are short, their
+    spacings are as many as the lines', so it is not the median: it is the median of the
+    spaces below the first jump of more than 0.3 line between two sorted spaces."""
+    ordered = sorted(x for x in spaces if x > 0)
+    if not ordered:
+        return None
+    cut = next(
+        (i for i, (a, b) in enumerate(itertools.pairwise(ordered), 1) if b - a > 0.3 * height),
+        len(ordered),
+    )
+    return statistics.median(ordered[:cut])
+
+
+def _paragraphs(lines: list[Line], layout: _Layout, vocabulary: Counter[str]) -> list[str]:
     """The lines of a page joined into paragraphs (see the module's docstring)."""
-    lines = [Line(x.text.translate(_LIGATURES).strip(), x.x0, x.y0, x.x1, x.y1) for x in lines]
-    lines = [x for x in lines if x.text]
     if not lines:
         return []
-    boxed = all(x.height > 0 for x in lines)
-    # The white space between one line's box and the next's: a descender or an accent moves
-    # a box by a point or two, a paragraph's spacing by more than a third of a line.
-    spaces = [a.y0 - b.y1 for a, b in itertools.pairwise(lines) if a.y0 > b.y1]
-    space = statistics.median(spaces) if spaces and boxed else None
-    height = statistics.median(x.height for x in lines) if boxed else 0.0
+    boxed = all(x.height > 0 for x in lines) and layout.space is not None
+    space, height = layout.space, layout.height
     typical = sorted(len(x.text) for x in lines)[int(len(lines) * 0.8)]
-
-    def right_edge(line: Line) -> float:
-        same = [x.x1 for x in lines if abs(x.x0 - line.x0) < 30] or [line.x1]
-        return sorted(same)[int(len(same) * 0.9)]
 
     def breaks(a: Line, b: Line) -> bool:
         if a.text.endswith("\x02"):  # PDFium saw a word go on to the next line
@@ -252,7 +303,7 @@ def _paragraphs(lines: list[Line], vocabulary: Counter[str]) -> list[str]:
         if heading:
             return True
         ends = bool(_SENTENCE_END.search(a.text))
-        if space is not None:
+        if boxed and space is not None:
             if b.y1 > a.y0 + height:  # the next line is higher up: a new column
                 return ends
             if a.y0 - b.y1 > space + 0.4 * height:  # a paragraph's spacing
@@ -260,7 +311,7 @@ def _paragraphs(lines: list[Line], vocabulary: Counter[str]) -> list[str]:
             # A line that had room for the next line's first word ended on purpose (a word
             # is measured at 1.3 times the line's mean character: capitals, accents).
             char = (a.x1 - a.x0) / max(1, len(a.text))
-            room = right_edge(a) - a.x1
+            room = layout.right_edge(a, lines) - a.x1
             return room > 1.3 * (len(b.text.split(" ", 1)[0]) + 1) * char
         return ends and len(a.text) < 0.8 * typical
 
