@@ -557,7 +557,7 @@ def build_app(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Start the local chat over your documents.")
     parser.add_argument(
-        "--corpus", type=Path, help="folder of .txt/.md files (default: $RAG_CORPUS or built-in)"
+        "--corpus", type=Path, help="folder of documents (default: $RAG_CORPUS or built-in)"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")

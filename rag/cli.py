@@ -357,7 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, help="what to do")
 
-    p = sub.add_parser("index", help="index a folder of .txt/.md files")
+    p = sub.add_parser(
+        "index", help="index a folder of documents (PDF, Word, web pages, e-books, text)"
+    )
     p.add_argument("path", nargs="?", help="folder to index (default: the built-in articles)")
     p.set_defaults(func=cmd_index)
 

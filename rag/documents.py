@@ -212,7 +212,9 @@ def read_folder(
         key = _fingerprint(doc)
         if key in first_with:
             log.warning("skipping %s: same article as %s, indexed once", doc.id, first_with[key])
-            found.skipped.append(Skipped(doc.id, f"the same text as {first_with[key]}"))
+            found.skipped.append(
+                Skipped(doc.id, f"is the same text as {first_with[key]}, which is indexed")
+            )
             continue
         first_with[key] = doc.id
         found.documents.append(doc)

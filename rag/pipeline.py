@@ -315,7 +315,7 @@ class Pipeline:
     def where(self, passage: Passage) -> str:
         """Where ``passage`` is in its document, in words ("p. 4", a heading, "paragraph 4 of
         17"; "" if the document cannot be read)."""
-        return place(self.document, passage.chunk.doc_id, passage.chunk.start)
+        return place(self.document, passage.chunk.doc_id, passage.chunk.start, passage.chunk.end)
 
     def quote(self, citation: Citation) -> tuple[str, str, str]:
         """The cited span with the text around it: ``(before, cited, after)``, what a reader
@@ -347,14 +347,20 @@ class Pipeline:
     ) -> str:
         """Add a file to the corpus folder under a safe new name (see :func:`rag.collection.
         add_file`) and index it; returns its document id. CorpusError, with nothing added,
-        for a file of the wrong type, too big, or that cannot be read."""
+        for a file of the wrong type, too big, that cannot be read, or that is the same text as
+        a document already there."""
         path = add_file(self.corpus, name, data, cache=self.texts_dir)
+        doc_id = path.relative_to(self.corpus).as_posix()
         try:
             self.index(on_progress)
         except Exception:
             path.unlink(missing_ok=True)  # a file the index could not take does not stay
             raise
-        return path.relative_to(self.corpus).as_posix()
+        if reason := next((s.reason for s in self.skipped if s.path == doc_id), ""):
+            path.unlink(missing_ok=True)  # e.g. a copy of a document already there
+            self.index()
+            raise CorpusError(f"{name} {reason}")
+        return doc_id
 
     def remove_document(self, doc_id: str) -> IndexStats:
         """Take a document out of the corpus and the index. The file is moved into the
@@ -775,7 +781,7 @@ def build_index(
     settings: Settings | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IndexStats:
-    """Index (or update the index of) a folder of .txt/.md files.
+    """Index (or update the index of) a folder of documents.
 
     >>> build_index("~/articles").added   # doctest: +SKIP
     ['a.txt', 'b.md']

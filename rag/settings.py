@@ -36,7 +36,7 @@ RETRIEVAL_MODES = ("hybrid", "dense", "keyword")
 class Settings:
     """All tunable knobs, one place. Fields are documented inline."""
 
-    # Corpus folder of .txt/.md files; None means the five built-in articles.
+    # Corpus folder of documents (rag.readers.SUFFIXES); None means the five built-in articles.
     corpus: Path | None = None
     # Cache folder for indexes and assembled model files; None means default_home().
     home: Path | None = None

@@ -80,22 +80,31 @@ def section(document: Document, offset: int) -> Section | None:
     return document.sections[i] if i >= 0 and offset < document.sections[i].end else None
 
 
-def place(document: Callable[[str], Document | None], doc_id: str, offset: int) -> str:
-    """Where ``offset`` falls in document ``doc_id``, which ``document(doc_id)`` gives (None
-    when it cannot be read: then ""): "p. 4", a heading, or "paragraph 4 of 17"."""
+def place(
+    document: Callable[[str], Document | None], doc_id: str, offset: int, end: int | None = None
+) -> str:
+    """Where ``offset`` (to ``end``, when given) falls in document ``doc_id``, which
+    ``document(doc_id)`` gives (None when it cannot be read: then ""): "p. 4", a heading, or
+    "paragraph 4 of 17"; a span over several pages or sections names the first and the last
+    ("pp. 3–4", "§ Résultats – § Perspectives")."""
     doc = document(doc_id)
     if doc is None:
         return ""
     found = section(doc, offset)
     if found is None:
         return where(doc.text, offset)
-    return found.label if doc.format == "pdf" else f"§ {found.label}"
+    last = section(doc, end - 1) if end is not None and end > found.end else None
+    if doc.format == "pdf":
+        if last and last is not found and found.label.startswith("p. "):
+            return f"pp. {found.label[3:]}–{last.label.removeprefix('p. ')}"
+        return found.label
+    return f"§ {found.label}" + (f" – § {last.label}" if last and last is not found else "")
 
 
 def located(answer: Answer, document: Callable[[str], Document | None]) -> Answer:
     """``answer`` with each citation's ``location`` filled in (see ``place``)."""
     found = [
-        dataclasses.replace(c, location=place(document, c.doc_id, c.start))
+        dataclasses.replace(c, location=place(document, c.doc_id, c.start, c.end))
         for c in answer.citations
     ]
     return dataclasses.replace(answer, citations=found)

@@ -299,6 +299,23 @@ def test_a_bad_upload_says_why_and_changes_nothing(tmp_path: Path, corpus: Path)
     assert sorted(p.name for p in corpus.iterdir()) == sorted(d for _, d in before)
 
 
+def test_an_upload_with_the_same_text_as_a_document_is_refused_and_not_kept(
+    tmp_path: Path, corpus: Path
+) -> None:
+    chat = make_chat(tmp_path, corpus)
+    before, files = chat.documents(), sorted(p.name for p in corpus.iterdir())
+    [article] = sorted(corpus.glob("001_*.txt"))
+    pages = [fixture_files.paragraphs_of(article)]
+    pdf = fixture_files.pdf(tmp_path / "copie.pdf", pages, title="SenseTime")
+    note = html.unescape(chat.add([str(pdf)], lambda *a, **k: None))
+    assert note == (
+        f"⚠ copie.pdf not added: copie.pdf is the same text as {article.name}, which is indexed"
+    )
+    assert chat.documents() == before
+    assert sorted(p.name for p in corpus.iterdir()) == files
+    assert app.skipped_note(chat.pipeline().skipped) == ""
+
+
 def test_a_pdf_upload_is_listed_with_its_pages_and_a_scan_with_what_was_left_out(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -169,23 +169,45 @@ def test_a_cited_answer_streams_and_its_source_opens(chat_url: str, tmp_path: Pa
         assert page.get_by_text("(moonshot.txt, 1 passage)").is_visible()
 
         # a PDF too: listed with its pages, and a citation of it opens its page
-        [article] = (ROOT / "rag" / "corpus").glob("001_*.txt")
-        paragraphs = fixture_files.paragraphs_of(article)
-        pages = [paragraphs[i : i + 7] for i in range(0, len(paragraphs), 7)]
-        [n] = [
-            i for i, group in enumerate(pages, 1) if any("perte nette de 2,4" in p for p in group)
+        pages = [
+            [
+                "Ce rapport présente les jeunes pousses chinoises de l'intelligence artificielle "
+                "fondées après 2020.",
+                "Elles se disputent les ingénieurs formés à Pékin et à Shanghai, et les puces "
+                "devenues rares depuis les restrictions américaines.",
+                "Leurs modèles sont souvent publiés en accès libre, ce qui leur vaut une large "
+                "communauté de développeurs.",
+                "Les auteurs ont interrogé une quarantaine de dirigeants et d'investisseurs entre "
+                "janvier et juin.",
+            ],
+            [
+                "Baichuan a été fondée en 2023 à Pékin par Wang Xiaochuan, l'ancien patron du "
+                "moteur de recherche Sogou.",
+                "La société a levé 5 milliards de yuans en 2024 auprès d'Alibaba et de Tencent.",
+                "Elle vise d'abord les hôpitaux, avec un assistant médical testé dans plusieurs "
+                "villes du pays.",
+                "Ses concurrents directs proposent des assistants généralistes plutôt que des "
+                "outils spécialisés.",
+            ],
+            [
+                "Les auteurs du rapport attendent une consolidation du secteur d'ici deux ans.",
+                "Plusieurs jeunes pousses pourraient être rachetées par les grands groupes.",
+                "Les autorités de régulation examinent déjà les prises de participation des "
+                "géants du numérique.",
+                "Le rapport recommande aux investisseurs étrangers la prudence.",
+            ],
         ]
-        pdf = fixture_files.pdf(tmp_path / "declin.pdf", pages, title="SenseTime, le déclin")
+        pdf = fixture_files.pdf(tmp_path / "pousses.pdf", pages, title="Les jeunes pousses")
         page.locator('input[type="file"]').set_input_files(str(pdf))
-        page.get_by_text("declin.pdf added").wait_for(timeout=120_000)
-        assert page.get_by_text(f"(declin.pdf, PDF, {len(pages)} pages,").is_visible()
-        answered = ask(page, "Quelle perte nette SenseTime a-t-elle déclarée au premier semestre ?")
-        assert "2,4" in answered[-1] and "Sources" in answered[-1], answered[-1]
+        page.get_by_text("pousses.pdf added").wait_for(timeout=120_000)
+        assert page.get_by_text("(pousses.pdf, PDF, 3 pages,").is_visible()
+        answered = ask(page, "Combien Baichuan a-t-elle levé en 2024 ?")
+        assert "5 milliards" in answered[-1] and "Sources" in answered[-1], answered[-1]
         reply = page.locator('[data-testid="bot"]').last
         reply.locator(".cite-1").first.click()
         source = reply.locator("details.source-1")
-        assert f"p. {n}" in source.inner_text() and "declin.pdf" in source.inner_text()
-        assert "2,4 milliards" in source.locator("mark").inner_text()
+        assert "p. 2" in source.inner_text() and "pousses.pdf" in source.inner_text()
+        assert "5 milliards de yuans" in source.locator("mark").inner_text()
         screenshot(page, "chat-pdf.png")
         browser.close()
 

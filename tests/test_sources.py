@@ -110,3 +110,17 @@ def test_citations_in_a_pdf_or_a_page_with_headings_say_the_page_or_the_heading(
         "§ Les raisons",
     ]
     assert section(pdf, 4) is None  # between two pages: none
+    # a span over several pages or sections names the first and the last
+    assert place(docs.get, "r.pdf", 0, 18) == "pp. 1–4"
+    assert place(docs.get, "r.pdf", 5, 10) == "p. 2"
+    chapters = Document(
+        "c.docx",
+        "c.docx",
+        "C",
+        text,
+        "h",
+        format="docx",
+        sections=(Section(0, 10, "Bilan"), Section(12, 18, "Perspectives")),
+    )
+    assert place({"c.docx": chapters}.get, "c.docx", 0, 18) == "§ Bilan – § Perspectives"
+    assert place({"c.docx": chapters}.get, "c.docx", 0, 9) == "§ Bilan"
