@@ -8,10 +8,14 @@ docs/evaluation.md); raise them when the default improves, never lower them to p
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
-from rag.evaluation import load_questions, run, score
-from rag.pipeline import Pipeline
+from rag.evaluation import Result, load_questions, run, score
+from rag.pipeline import BUILTIN_CORPUS, Pipeline
+from tests import fixture_files
 
 pytestmark = pytest.mark.models
 
@@ -44,13 +48,60 @@ FLOORS = {
 CEILINGS = {"false_refusal_rate": 0.2}
 
 
-def test_subset_meets_the_floors(real_pipeline: Pipeline) -> None:
+@pytest.fixture(scope="module")
+def text_results(real_pipeline: Pipeline) -> list[Result]:
     questions = [q for q in load_questions() if q.id in SUBSET]
     assert len(questions) == len(SUBSET)
-    results = run(real_pipeline, questions, k=5)
+    return run(real_pipeline, questions, k=5)
+
+
+def assert_floors(results: list[Result], floors: dict[str, float] = FLOORS) -> None:
     scores = score(results, k=5)
     misses = [(r.question.id, r.answer.text) for r in results if not r.ok]
-    for metric, floor in FLOORS.items():
+    for metric, floor in floors.items():
         assert scores[metric] is not None and scores[metric] >= floor, (metric, scores, misses)
     for metric, ceiling in CEILINGS.items():
         assert scores[metric] is not None and scores[metric] <= ceiling, (metric, scores, misses)
+
+
+def test_subset_meets_the_floors(text_results: list[Result]) -> None:
+    assert_floors(text_results)
+
+
+# The built-in articles as PDF, Word files and web pages (2026-12-04, these 15 questions): each
+# found every fact in its top five passages, as the text files do, and answered 12 of 15 right
+# (accuracy 0.8; the text files 0.9, 13 of 15). The model's answers move with the passages'
+# line breaks and page cuts: q056's second figure is missed in all three, q053's yuans found in
+# the PDF only, q041's "Hangzhou" not chosen into the PDF's context. Their accuracy floor sits
+# one miss under that, as the text files' does.
+FORMAT_FLOORS = {**FLOORS, "answer_accuracy": 0.7}
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "html"])
+def test_the_articles_as_pdf_word_or_web_pages_give_the_same_facts(
+    real_pipeline: Pipeline, text_results: list[Result], tmp_path: Path, fmt: str
+) -> None:
+    """The built-in articles rendered as PDF, Word files or web pages (tests/fixture_files.py)
+    and read by their readers: every fact the text files' top passages hold is in theirs, and
+    the subset meets the floors."""
+    for txt in sorted(BUILTIN_CORPUS.glob("*.txt")):
+        fixture_files.render(txt, fmt, tmp_path)
+    pipeline = Pipeline(
+        real_pipeline.settings.replace(corpus=tmp_path),
+        embedder=real_pipeline.embedder,
+        generator=real_pipeline.generator,
+    )
+    questions = [
+        dataclasses.replace(
+            r.question, articles=tuple(a.replace(".txt", f".{fmt}") for a in r.question.articles)
+        )
+        for r in text_results
+    ]
+    results = run(pipeline, questions, k=5)
+    lost = [
+        t.question.id
+        for t, r in zip(text_results, results, strict=True)
+        if t.in_top_k and not r.in_top_k
+    ]
+    assert not lost, lost
+    assert_floors(results, FORMAT_FLOORS)

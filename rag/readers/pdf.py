@@ -247,9 +247,9 @@ def _box(line: Line) -> tuple[float, float, float, float]:
 
 @dataclass
 class _Layout:
-    """The document's usual line height, white space between lines and right
-    edges, measured on all its pages with boxed lines: a short page (a report's last, with two
-    lines) is read like the others."""
+    """The document's usual line height, white space between lines and right edges, measured
+    on all its pages with boxed lines: a short page (a report's last, two lines) is read like
+    the others."""
 
     space: float | None
     height: float
