@@ -21,7 +21,9 @@ import re
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pdfplumber
@@ -45,7 +47,7 @@ VOWELS = set("aeiouyàâéèêëîïôöùûü")
 
 
 # ---------------------------------------------------------------- PDF generation
-def register_font():
+def register_font() -> str:
     """A TTF with accents and fi/fl ligature glyphs: DejaVu Serif, else reportlab's Vera."""
     for path in (
         "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
@@ -57,7 +59,7 @@ def register_font():
     raise SystemExit("no TTF font found")
 
 
-def french_hyphenator(word):
+def french_hyphenator(word: str) -> list[tuple[str, str]]:
     """Crude French hyphenation for reportlab (no pyphen): split before a consonant that sits
     between two vowels (V-CV), keeping >= 3 letters on each side; longest head first."""
     w = word.lower()
@@ -69,11 +71,11 @@ def french_hyphenator(word):
     return [(word[:i], word[i:]) for i in reversed(cuts)]
 
 
-def ligaturise(text):
+def ligaturise(text: str) -> str:
     return text.replace("fi", "\ufb01").replace("fl", "\ufb02")
 
 
-def build(path, layout, paras):
+def build(path: Path, layout: str, paras: list[str]) -> int:
     """Write one PDF in the given layout; returns its page count."""
     style = ParagraphStyle("body", fontName="BenchFont", fontSize=10.5, leading=14, spaceAfter=6)
     if layout == "d justified+hyph+lig":
@@ -100,7 +102,7 @@ def build(path, layout, paras):
 
     total = [0]  # page count, learnt by a first build (for "Page n / N")
 
-    def header_footer(canvas, doc):
+    def header_footer(canvas: Any, doc: Any) -> None:
         if layout != "c header+footer":
             return
         canvas.saveState()
@@ -117,7 +119,7 @@ def build(path, layout, paras):
     return total[0]
 
 
-def build_right_first(path, frames, story):
+def build_right_first(path: Path, frames: list[Any], story: list[Any]) -> int:
     """Two columns as in (b), but each page's content stream draws the right column first and
     the left one afterwards (as a form XObject): stream order != reading order."""
     canvas, n = Canvas(str(path), pagesize=A4), 0
@@ -136,16 +138,16 @@ def build_right_first(path, frames, story):
 
 
 # ---------------------------------------------------------------- extraction
-def ex_pypdf(path, mode="plain"):
+def ex_pypdf(path: Path, mode: str = "plain") -> list[str]:
     return [p.extract_text(extraction_mode=mode) for p in pypdf.PdfReader(path).pages]
 
 
-def ex_plumber(path, **kw):
+def ex_plumber(path: Path, **kw: Any) -> list[str]:
     with pdfplumber.open(path) as pdf:
         return [p.extract_text(**kw) for p in pdf.pages]
 
 
-def ex_pdfium(path):
+def ex_pdfium(path: Path) -> list[str]:
     pdf = pdfium.PdfDocument(path)
     try:
         out = []
@@ -159,7 +161,7 @@ def ex_pdfium(path):
         pdf.close()
 
 
-EXTRACTORS = {
+EXTRACTORS: dict[str, Callable[[Path], list[str]]] = {
     "pypdf": ex_pypdf,
     "pypdf (layout mode)": lambda p: ex_pypdf(p, "layout"),
     "pdfplumber": ex_plumber,
@@ -171,17 +173,19 @@ EXTRACTORS = {
 
 
 # ---------------------------------------------------------------- scoring
-def normalise(text):
+def normalise(text: str) -> tuple[str, int]:
     """NFKC, unify newlines, rejoin `-\\n` + lowercase letter. Returns (text, rejoins)."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
     return re.subn(rf"-[ \t]*\n(?=[{LOWER}])", "", text)
 
 
-def words(text):
+def words(text: str) -> list[str]:
     return re.findall(r"\w+", normalise(text)[0].lower())
 
 
-def score(pages, truth_words, layout):
+def score(
+    pages: list[str], truth_words: list[str], layout: str
+) -> tuple[float, float, float, str, dict[str, int]]:
     raw = "\n".join(pages)
     got = words(raw)
     exp_c, got_c = collections.Counter(truth_words), collections.Counter(got)
@@ -209,7 +213,7 @@ def score(pages, truth_words, layout):
     return recall, in_order, accents, hf, diag
 
 
-def best_time(fn, path, runs=3):
+def best_time(fn: Callable[[Path], object], path: Path, runs: int = 3) -> float:
     best = float("inf")
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -218,7 +222,7 @@ def best_time(fn, path, runs=3):
     return best
 
 
-def main():
+def main() -> None:
     font = register_font()
     paras = [
         line.strip()
