@@ -10,7 +10,10 @@ then compute, overall and by language and kind:
 - citations: validity (the number exists), precision (the cited passage comes from an expected
   article and backs its sentence), recall (share of answer sentences backed by a citation);
 - where the misses come from: the share of answerable questions whose facts were in the
-  passages the model read, and the misses counted by cause (:attr:`Result.cause`);
+  passages the model read, and the misses counted by cause (:attr:`Result.cause`) and by
+  stage: retrieval (the facts are not in the chunks retrieved), selection (they are, but not in
+  the sentences handed to the model) and reading (they were in front of the model, and the
+  answer was refused or wrong);
 - language: answers still in the other language than the question's, and answers the
   pipeline asked for again in the question's language;
 - answers quoting another document's figure for what they state (rag.conflicts);
@@ -42,13 +45,21 @@ from .types import Answer
 
 KINDS = ("number", "name", "date", "place", "multi", "conflict", "paraphrase", "unanswerable")
 CAUSES = (
-    "not_in_context",
+    "not_retrieved",
+    "not_selected",
     "refused_model",
     "refused_unsupported",
     "refused_not_an_answer",
     "wrong",
     "invented",
 )
+
+# The stage of the answer path each answerable miss is lost at.
+STAGES = {
+    "retrieval": ("not_retrieved",),
+    "selection": ("not_selected",),
+    "reading": ("refused_model", "refused_unsupported", "refused_not_an_answer", "wrong"),
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,8 @@ class Result:
     raw: str  # the model's text before the checks
     facts: list[bool] = field(default_factory=list)
     in_top_k: bool = False  # whether the top-k retrieved chunks state every expected fact
+    # whether the chunks the model's sentences were chosen from state every expected fact
+    in_candidates: bool = False
 
     @property
     def correct(self) -> bool:
@@ -87,17 +100,18 @@ class Result:
 
     @property
     def cause(self) -> str:
-        """Where an answerable question's run went: ``right``; ``not_in_context`` (the facts
-        were not in the passages the model read: retrieval or context selection failed);
-        or, with the facts in front of the model, ``refused_model``, ``refused_unsupported``,
-        ``refused_not_an_answer`` (see Answer.refused_by) or ``wrong`` (generation failed).
-        An unanswerable question's run is ``right`` (refused) or ``invented``."""
+        """Where an answerable question's run went: ``right``; ``not_retrieved`` (the facts
+        are not in the chunks retrieved) or ``not_selected`` (they are, but not in the
+        sentences the model read); or, with the facts in front of the model,
+        ``refused_model``, ``refused_unsupported``, ``refused_not_an_answer`` (see
+        Answer.refused_by) or ``wrong``. An unanswerable question's run is ``right``
+        (refused) or ``invented``."""
         if not self.question.answerable:
             return "right" if self.answer.refused else "invented"
         if self.correct:
             return "right"
         if not self.in_context:
-            return "not_in_context"
+            return "not_selected" if self.in_candidates else "not_retrieved"
         if self.answer.refused:
             return "refused_" + (self.answer.refused_by or "model").replace(" ", "_")
         return "wrong"
@@ -175,6 +189,8 @@ def run(
     for i, q in enumerate(questions, start=1):
         top = pipeline.retrieve(q.question, k=max(k, 10))
         in_top_k = all(facts_present(q.facts, "\n".join(p.chunk.text for p in top[:k])))
+        pool = "\n".join(p.chunk.text for p in pipeline.candidates(q.question))
+        in_candidates = all(facts_present(q.facts, pool))
         raw, answer = "", Answer(q.question, "", refused=True)
         if answers:
             for item in pipeline.answer_stream(q.question):
@@ -185,7 +201,9 @@ def run(
         else:
             answer.passages = pipeline.context(q.question)
         facts = facts_present(q.facts, answer.text)
-        result = Result(q, [p.chunk.doc_id for p in top], answer, raw, facts, in_top_k)
+        result = Result(
+            q, [p.chunk.doc_id for p in top], answer, raw, facts, in_top_k, in_candidates
+        )
         results.append(result)
         if on_progress:
             on_progress(i, len(questions), result)
@@ -226,6 +244,8 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
     causes = [r.cause for r in results]
     for cause in CAUSES:
         out[f"miss_{cause}"] = causes.count(cause)
+    for stage, its in STAGES.items():
+        out[f"missed_at_{stage}"] = sum(causes.count(c) for c in its)
 
     # The answer comes in the question's language: those still in the other one after the
     # pipeline asked again, and how many were asked again (Answer.redrafted). An answer made
@@ -266,6 +286,10 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
     return out
 
 
+def _stage(cause: str) -> str:
+    return next((stage for stage, its in STAGES.items() if cause in its), "refusal")
+
+
 def breakdown(results: Sequence[Result], *, k: int, answers: bool) -> dict[str, dict[str, Any]]:
     """Scores overall, then by language and by kind."""
     groups: dict[str, list[Result]] = {"all": list(results)}
@@ -303,7 +327,8 @@ def write_report(
             lines += [f"## Misses: {config}", ""]
             for r in misses:
                 lines.append(
-                    f"- **{r.question.id}** ({r.question.language}, {r.question.kind}) "
+                    f"- **{r.question.id}** ({r.question.language}, {r.question.kind}; "
+                    f"{_stage(r.cause)}: {r.cause}) "
                     f"{r.question.question} → {r.answer.text!r} facts={r.facts}"
                 )
             lines.append("")
@@ -321,6 +346,7 @@ def write_report(
                             "raw": r.raw,
                             "facts": r.facts,
                             "correct": r.correct,
+                            "cause": r.cause,
                             "answer": asdict(r.answer),
                         }
                         for r in rs

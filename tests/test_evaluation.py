@@ -106,17 +106,21 @@ def test_answer_and_citation_metrics() -> None:
 
 
 def test_misses_are_counted_by_cause() -> None:
-    # Three answerable misses: the fact "30,6" was never in the passages; it was, and the
-    # checks refused the reply; it was, and the reply stated another figure.
-    def run_of(context: str, refused_by: str | None, answerable: bool = True) -> Result:
+    # Four answerable misses: the fact "30,6" was not in the chunks retrieved; it was, but not
+    # in the sentences the model read; it was, and the checks refused the reply; it was, and
+    # the reply stated another figure.
+    def run_of(
+        context: str, refused_by: str | None, answerable: bool = True, retrieved: bool = True
+    ) -> Result:
         facts = (("30,6",),) if answerable else ()
         q = Question("q", "?", "fr", "number", answerable, facts, ("a",) if answerable else ())
         chunk = Chunk("a#0", "a", "a", "T", context, 0, len(context))
         a = Answer("?", "t", refused=bool(refused_by), passages=[Passage(chunk, 1.0, 0)])
         a.refused_by = refused_by
-        return Result(q, ["a"], a, "", [False] if answerable else [])
+        return Result(q, ["a"], a, "", [False] if answerable else [], retrieved, retrieved)
 
     results = [
+        run_of("SenseTime vaut 5,9 milliards.", "model", retrieved=False),
         run_of("SenseTime vaut 5,9 milliards.", "model"),
         run_of("SenseTime vaut 30,6 milliards.", "unsupported"),
         run_of("SenseTime vaut 30,6 milliards.", None),
@@ -124,20 +128,22 @@ def test_misses_are_counted_by_cause() -> None:
         run_of("SenseTime vaut 30,6 milliards.", "model", answerable=False),
     ]
     assert [r.cause for r in results] == [
-        "not_in_context",
+        "not_retrieved",
+        "not_selected",
         "refused_unsupported",
         "wrong",
         "invented",
         "right",
     ]
     m = score(results)
-    assert m["facts_in_context"] == 0.667  # rounded to 3 places, like every rate
-    assert (m["miss_not_in_context"], m["miss_refused_unsupported"], m["miss_wrong"]) == (1, 1, 1)
-    assert (m["miss_invented"], m["miss_refused_model"], m["miss_refused_not_an_answer"]) == (
+    assert m["facts_in_context"] == 0.5
+    assert (m["miss_not_retrieved"], m["miss_not_selected"], m["miss_refused_unsupported"]) == (
         1,
-        0,
-        0,
+        1,
+        1,
     )
+    assert (m["miss_wrong"], m["miss_invented"], m["miss_refused_model"]) == (1, 1, 0)
+    assert (m["missed_at_retrieval"], m["missed_at_selection"], m["missed_at_reading"]) == (1, 1, 2)
 
 
 def test_answers_in_the_other_language_and_redrafts_are_counted() -> None:
