@@ -26,6 +26,7 @@ from rag.evaluation import (
     score,
     write_report,
 )
+from rag.facts import fact_present
 from rag.index import load_index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -169,6 +170,24 @@ def test_questions_file_loads() -> None:
     questions = load_questions()
     assert len(questions) >= 80 and {q.language for q in questions} == {"fr", "en"}
     assert any(not q.answerable for q in questions)
+
+
+PIAF = Path(__file__).resolve().parent.parent / "eval" / "piaf"
+
+
+def test_piaf_halves_are_apart_by_article_and_every_fact_is_in_its_article() -> None:
+    tuning, heldout = (load_questions(PIAF / f"{half}.jsonl") for half in ("tuning", "heldout"))
+    articles = {p.name: p.read_text(encoding="utf-8") for p in (PIAF / "articles").glob("*.txt")}
+    assert len(articles) == 60 and (PIAF / "SOURCE.md").is_file()  # the attribution stays
+    named = [{a for q in half for a in q.articles} for half in (tuning, heldout)]
+    assert len(named[0]) == len(named[1]) == 30 and not named[0] & named[1]
+    for q in tuning + heldout:
+        assert q.answerable == bool(q.facts) == bool(q.articles), q.id
+        for fact in q.facts:  # each fact, in one of its forms, is in the article it names
+            assert any(fact_present([v], articles[q.articles[0]]) for v in fact), (q.id, fact)
+    for half in (tuning, heldout):
+        assert {q.language for q in half if q.answerable} == {"fr", "en"}
+        assert sum(not q.answerable for q in half) == 30
 
 
 def test_bad_question_file(tmp_path: Path) -> None:
