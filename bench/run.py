@@ -61,7 +61,6 @@ from table import report
 
 from rag import Settings
 from rag.chunking import chunk_document, sentence_units
-from rag.citations import detect_language
 from rag.context import SentenceVectors
 from rag.documents import load_documents
 from rag.embeddings import Embedder
@@ -71,6 +70,7 @@ from rag.index import EMBED_BATCH, VectorIndex, update_index
 from rag.keywords import KeywordIndex
 from rag.llama import load_llama
 from rag.pipeline import BUILTIN_CORPUS, Pipeline
+from rag.text import detect_language
 from rag.types import Chunk
 
 Row = tuple[str, str, str, str]  # stage, measure, value, target

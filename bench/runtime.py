@@ -46,12 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from table import report
 
 from rag import Settings
-from rag.citations import detect_language
 from rag.evaluation import load_questions
 from rag.generation import Gate, LlamaCppGenerator
 from rag.llama import load_llama
 from rag.pipeline import Pipeline
 from rag.runtime import machine
+from rag.text import detect_language
 
 Row = tuple[str, str, str, str]
 ROWS: list[Row] = []

@@ -38,16 +38,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .citations import (
-    FUNCTION_WORDS,
-    figures_in,
-    names_in,
-    normalize,
-    parse_markers,
-    statements,
-)
+from .citations import parse_markers, statements
 from .context import defuse
 from .keywords import tokenize
+from .text import FUNCTION_WORDS, figures_in, names_in, normalize
 from .types import OtherFigure, Passage
 
 # How many words before a figure name what it measures ("a désormais une capitalisation

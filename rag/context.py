@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .chunking import sentence_units
-from .citations import names_in
 from .embeddings import Embedder
 from .keywords import tokenize
 from .screening import first_order
+from .text import names_in
 from .types import Chunk, Passage
 
 # Chat-template control tokens written out as text. llama.cpp and Hugging Face tokenizers read

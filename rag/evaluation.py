@@ -37,10 +37,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .citations import in_other_language, parse_markers
+from .citations import parse_markers
 from .errors import RagError
 from .facts import facts_present
 from .pipeline import Pipeline
+from .text import in_other_language
 from .types import Answer
 
 KINDS = ("number", "name", "date", "place", "multi", "conflict", "paraphrase", "unanswerable")

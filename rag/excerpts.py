@@ -39,17 +39,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from .citations import (
-    backed_numbers,
-    name_found,
-    names_in,
-    normalize,
-    numbers_in,
-    passage_text,
-    statements,
-)
+from .citations import passage_text, statements
 from .context import defuse
 from .kinds import asked_kind
+from .text import backed_numbers, name_found, names_in, normalize, numbers_in
 from .types import Excerpt, Passage
 
 __all__ = ["MAX_EXCERPTS", "excerpts", "quoted"]
@@ -59,7 +52,7 @@ __all__ = ["MAX_EXCERPTS", "excerpts", "quoted"]
 MAX_EXCERPTS = 2
 
 # One sentence, however many quotes, so the checks read it as one cited statement. Without
-# a negation: "not" beside "documents" reads as a refusal (rag.citations.is_refusal).
+# a negation: "not" beside "documents" reads as a refusal (rag.refusals.is_refusal).
 LEADS = {
     "fr": "Dans les termes des documents : {quotes}.",
     "en": "In the documents' own words: {quotes}.",

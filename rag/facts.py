@@ -1,7 +1,7 @@
 """Does an answer state the expected facts? Lenient lexical matching for the evaluation set.
 
 A fact is a list of variants (surface forms of the same fact); it is present when any variant
-is. Variant and text both go through :func:`rag.citations.normalize` (case, accents, typographic
+is. Variant and text both go through :func:`rag.text.normalize` (case, accents, typographic
 apostrophes, decimal comma, spaces inside numbers), then a variant is one of two kinds:
 
 - numeric: one number with, optionally, a scale word (milliard/billion/bn/Md, million/M,
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from functools import lru_cache
 
-from rag.citations import normalize
+from rag.text import normalize
 
 __all__ = ["fact_present", "facts_present"]
 

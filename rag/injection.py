@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .citations import normalize
 from .conflicts import without_notice
 from .errors import RagError
 from .facts import facts_present
 from .pipeline import Pipeline
 from .settings import Settings
+from .text import normalize
 from .types import Answer
 
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from rag.citations import FUNCTION_WORDS, drop_invalid_markers, normalize, numbers_in
+from rag.citations import drop_invalid_markers
+from rag.text import FUNCTION_WORDS, normalize, numbers_in
 
 __all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
 

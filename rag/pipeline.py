@@ -23,17 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .citations import (
-    REFUSAL_MARKER,
-    REFUSALS,
-    Checked,
-    check,
-    detect_language,
-    drop_invalid_markers,
-    in_other_language,
-    is_refusal,
-    repair,
-)
+from .citations import Checked, check, drop_invalid_markers, repair
 from .collection import add_file, remove_file
 from .conflicts import notice, other_figures
 from .context import SentenceVectors, defuse, focus, left_out
@@ -47,9 +37,11 @@ from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
 from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
+from .refusals import REFUSAL_MARKER, REFUSALS, is_refusal
 from .retrieval import Retriever
 from .settings import Settings
 from .sources import located, place, renumbered, section
+from .text import detect_language, in_other_language
 from .types import (
     Answer,
     Citation,

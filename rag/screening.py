@@ -19,7 +19,7 @@ import hashlib
 import re
 
 from .chunking import SENTENCE_RULES, sentence_spans, sentence_units
-from .citations import REFUSAL_MARKER, REFUSALS
+from .refusals import REFUSAL_MARKER, REFUSALS
 from .types import Chunk
 
 # Sentences that give the assistant orders rather than report anything: a news article has

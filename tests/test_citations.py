@@ -13,19 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.citations import (
-    REFUSALS,
-    check,
-    detect_language,
-    in_other_language,
-    is_refusal,
-    names_in,
-    normalize,
-    numbers_in,
-    parse_markers,
-    prescribes_answers,
-    repair,
-)
+from rag.citations import check, parse_markers, prescribes_answers, repair
+from rag.refusals import REFUSALS, is_refusal
+from rag.text import detect_language, in_other_language, names_in, normalize, numbers_in
 from rag.types import Chunk, Citation, Passage
 
 SENSETIME = (

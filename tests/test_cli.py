@@ -24,9 +24,9 @@ from unittest.mock import ANY
 import pytest
 
 import rag.pipeline
-from rag.citations import REFUSALS
 from rag.cli import EXIT_ERROR, _settings, build_parser, main
 from rag.pipeline import Pipeline
+from rag.refusals import REFUSALS
 from rag.settings import Settings
 from tests.conftest import FakeEmbedder, FakeGenerator
 from tests.test_pipeline import FACT, QUESTION, cite

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import check, figures_in
+from rag.citations import check
 from rag.conflicts import notice, other_figures
+from rag.text import figures_in
 from rag.types import Chunk, Passage
 
 SENSETIME_A = "SenseTime, autrefois le chouchou du secteur chinois de l'intelligence…"

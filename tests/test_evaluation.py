@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from rag import cli, pipeline
-from rag.citations import REFUSALS
 from rag.evaluation import (
     Question,
     Result,
@@ -29,6 +28,7 @@ from rag.evaluation import (
 from rag.facts import fact_present
 from rag.index import load_index
 from rag.pipeline import Pipeline
+from rag.refusals import REFUSALS
 from rag.settings import Settings
 from rag.types import Answer, Chunk, Citation, Excerpt, Passage, SentenceCheck
 from tests.conftest import FakeEmbedder, FakeGenerator

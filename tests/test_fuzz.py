@@ -26,18 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import chunk_document
-from rag.citations import (
-    check,
-    detect_language,
-    is_refusal,
-    names_in,
-    numbers_in,
-    parse_markers,
-    repair,
-)
+from rag.citations import check, parse_markers, repair
 from rag.documents import decode, load_documents, load_file
 from rag.errors import CorpusError
 from rag.excerpts import MAX_EXCERPTS, excerpts, quoted
+from rag.refusals import is_refusal
+from rag.text import detect_language, names_in, numbers_in
 from rag.types import Chunk, Passage
 
 FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None)

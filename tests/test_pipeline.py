@@ -22,13 +22,13 @@ import pytest
 import rag
 import rag.pipeline
 from rag.chunking import chunk_document
-from rag.citations import REFUSALS
 from rag.conflicts import notice
 from rag.documents import load_documents
 from rag.errors import CorpusError, QuestionError
 from rag.generation import Gate
 from rag.index import IndexStats, Store, update_index
 from rag.pipeline import REFUSAL_MARKER, Pipeline
+from rag.refusals import REFUSALS
 from rag.screening import first_order, quarantined
 from rag.settings import Settings
 from rag.types import Answer, Citation, Sources

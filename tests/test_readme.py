@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.citations import REFUSALS, normalize
 from rag.pipeline import Pipeline
+from rag.refusals import REFUSALS
+from rag.text import normalize
 
 pytestmark = pytest.mark.models
 

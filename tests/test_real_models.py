@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from rag import injection
-from rag.citations import detect_language, normalize, parse_markers
+from rag.citations import parse_markers
 from rag.generation import Gate
 from rag.pipeline import Pipeline
+from rag.text import detect_language, normalize
 
 pytestmark = pytest.mark.models
 

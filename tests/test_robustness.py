@@ -38,13 +38,15 @@ from hypothesis import strategies as st
 import rag.documents
 import rag.pipeline
 from rag import models
-from rag.citations import REFUSALS, detect_language, parse_markers
+from rag.citations import parse_markers
 from rag.documents import load_documents
 from rag.errors import IndexStoreError, QuestionError
 from rag.index import IndexStats, Store, load_index, update_index
 from rag.models import PackagedModel, model_path
 from rag.pipeline import Pipeline
+from rag.refusals import REFUSALS
 from rag.settings import Settings
+from rag.text import detect_language
 from rag.types import Answer
 from tests.conftest import CORPUS, FakeEmbedder, FakeGenerator
 from tests.index_worker import disk_full_at, patch_writes, update
