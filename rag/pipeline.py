@@ -12,7 +12,6 @@ can be injected (tests pass fakes).
 from __future__ import annotations
 
 import collections.abc
-import dataclasses
 import functools
 import hashlib
 import logging
@@ -23,21 +22,20 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .citations import Checked, check, drop_invalid_markers, repair
+from .citations import drop_invalid_markers
 from .collection import add_file, remove_file
-from .conflicts import notice, other_figures
+from .conflicts import notice
 from .context import SentenceVectors, defuse, focus, left_out
 from .conversation import standalone
 from .documents import load_file, read_folder
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
 from .errors import CorpusError, QuestionError
-from .excerpts import excerpts, quoted
+from .final import final_answer
 from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
-from .kinds import answers_kind
 from .prompts import load_examples, load_prompt
-from .refusals import REFUSAL_MARKER, REFUSALS, is_refusal
+from .refusals import REFUSAL_MARKER, REFUSALS
 from .retrieval import Retriever
 from .settings import Settings
 from .sources import located, place, renumbered, section
@@ -48,11 +46,11 @@ from .types import (
     Document,
     IndexedDocument,
     Passage,
-    RefusedBy,
     Skipped,
     Sources,
     Timings,
 )
+from .verification import verify
 
 log = logging.getLogger("rag")
 
@@ -498,9 +496,7 @@ class Pipeline:
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as
-        if answer.refused_by == "unsupported" and s.excerpts:
-            answer = _excerpted(answer, raw, question)
-        answer = _quote_other_figures(answer, question)
+        answer = final_answer(answer, raw, question, quote_excerpts=s.excerpts)
         if shown and answer.other_figures:  # the quotes follow what the reader saw streamed,
             yield " " + notice(answer.other_figures, language)  # numbered as it was
         # The final answer numbers its sources from 1 as it cites them (rag.sources).
@@ -615,18 +611,9 @@ class Pipeline:
         timings: Timings,
         started: float,
     ) -> Answer:
-        # The model's citations are repaired before they are checked: a fact stated right
-        # but cited wrong is re-cited to the passage that holds it. An answer none of whose
-        # sentences is backed by its citations is treated as a refusal: with a small model,
-        # that is how an invented answer to an unanswerable question looks. So is a reply
-        # that gives no figure or date to a question asking for one (rag.kinds): the model's
-        # other way of answering what the passages cannot.
-        checked = check(
-            repair(raw.strip(), passages, question=understood), passages, question=understood
-        )
-        refused_by = _refused_by(raw, checked, understood)
+        verified = verify(raw, passages, understood)  # rag.verification
         timings.total_s = time.perf_counter() - started + timings.setup_s
-        if refused_by:
+        if verified.refused:
             return Answer(
                 question,
                 REFUSALS[language],
@@ -634,16 +621,16 @@ class Pipeline:
                 language=language,
                 passages=passages,
                 timings=timings,
-                refused_by=refused_by,
+                refused_by=verified.refused_by,
             )
         return Answer(
             question,
-            checked.text,
+            verified.text,
             refused=False,
             language=language,
-            citations=checked.citations,
+            citations=verified.citations,
             passages=passages,
-            sentences=checked.sentences,
+            sentences=verified.sentences,
             timings=timings,
         )
 
@@ -658,62 +645,6 @@ def _read_document(source: str, sha256: str, texts: Path) -> Document | None:
     if sha256 and doc.sha256 != sha256:
         return None  # changed since it was indexed: its offsets no longer hold
     return doc
-
-
-def _excerpted(answer: Answer, draft: str, question: str) -> Answer:
-    """``answer``, a refusal of ``draft`` by the checks, turned into the passages' own
-    sentences holding what the draft stated and a passage backs (rag.excerpts); unchanged
-    when there are none. After the language checks, which a quote in the passages'
-    language would set off."""
-    chosen = excerpts(draft, answer.passages, question)
-    if not chosen:
-        return answer
-    checked = check(quoted(chosen, answer.language), answer.passages)
-    if not all(s.supported for s in checked.sentences):
-        return answer  # a quote is its passage's text: only a splitting slip lands here
-    return dataclasses.replace(
-        answer,
-        text=checked.text,
-        refused=False,
-        refused_by=None,
-        citations=checked.citations,
-        sentences=checked.sentences,
-        excerpts=chosen,
-    )
-
-
-def _quote_other_figures(answer: Answer, question: str) -> Answer:
-    """``answer`` with another document's figure for what it states quoted at its end
-    (rag.conflicts): the model reads both and states one (eval/ q056: 5,9 milliards
-    against 30,6). Added after the language checks, which the quotes would skew."""
-    if answer.refused or not (others := other_figures(answer.text, answer.passages)):
-        return answer
-    checked = check(
-        f"{answer.text} {notice(others, answer.language)}", answer.passages, question=question
-    )
-    return dataclasses.replace(
-        answer,
-        text=checked.text,
-        citations=checked.citations,
-        sentences=checked.sentences,
-        other_figures=others,
-    )
-
-
-def _refused_by(raw: str, checked: Checked, question: str) -> RefusedBy | None:
-    """Why a reply counts as a refusal (see Answer.refused_by), or None if it answers."""
-    if _refuses(raw):
-        return "model"
-    if not any(s.supported and s.citations for s in checked.sentences):
-        return "unsupported"
-    if not answers_kind(question, checked.text):
-        return "not an answer"
-    return None
-
-
-def _refuses(raw: str) -> bool:
-    """Whether a reply is a refusal: the marker, or a refusal in words."""
-    return raw.strip().startswith(REFUSAL_MARKER) or is_refusal(raw)
 
 
 _DEFAULT_CUTTING = (Settings.chunk_size, Settings.chunk_overlap, Settings.index_sentences)
