@@ -168,6 +168,10 @@ def format_timings(answer: Answer) -> str:
     """One line of small text: ``retrieval 12 ms · first token 0.8 s · 15.0 tokens/s``."""
     t = answer.timings
     parts = [f"retrieval {t.retrieval_s * 1000:.0f} ms"]
+    if answer.searched_as:  # rag.translation: searched in the documents' language
+        parts.append(
+            f"searched as “{escape(answer.searched_as)}” (translated in {t.translation_s:.1f} s)"
+        )
     if t.answer_tokens and t.generation_s > 0:  # nothing was generated when nothing was found
         parts.append(f"first token {t.first_token_s:.1f} s")
         parts.append(f"{t.tokens_per_s:.1f} tokens/s")

@@ -143,6 +143,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(note)
     print_sources(final)
     t = final.timings
+    if final.searched_as:
+        print(f"(Searched as: {final.searched_as})", file=sys.stderr)
     setup = f"loading {t.setup_s:.1f} s, " if t.setup_s >= 0.05 else ""
     print(
         f"\n({t.total_s:.1f} s: {setup}retrieval {t.retrieval_s * 1000:.0f} ms, first token "

@@ -188,10 +188,6 @@ def run(
     questions = list(questions)
     results = []
     for i, q in enumerate(questions, start=1):
-        top = pipeline.retrieve(q.question, k=max(k, 10))
-        in_top_k = all(facts_present(q.facts, "\n".join(p.chunk.text for p in top[:k])))
-        pool = "\n".join(p.chunk.text for p in pipeline.candidates(q.question))
-        in_candidates = all(facts_present(q.facts, pool))
         raw, answer = "", Answer(q.question, "", refused=True)
         if answers:
             for item in pipeline.answer_stream(q.question):
@@ -201,6 +197,13 @@ def run(
                     raw += item
         else:
             answer.passages = pipeline.context(q.question)
+        # Retrieval is scored on the question as the pipeline searched it (translated into
+        # the documents' language when asked in another; not without the model).
+        searched = answer.searched_as or q.question
+        top = pipeline.retrieve(searched, k=max(k, 10))
+        in_top_k = all(facts_present(q.facts, "\n".join(p.chunk.text for p in top[:k])))
+        pool = "\n".join(p.chunk.text for p in pipeline.candidates(searched))
+        in_candidates = all(facts_present(q.facts, pool))
         facts = facts_present(q.facts, answer.text)
         result = Result(
             q, [p.chunk.doc_id for p in top], answer, raw, facts, in_top_k, in_candidates

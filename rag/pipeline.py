@@ -40,6 +40,7 @@ from .retrieval import Retriever
 from .settings import Settings
 from .sources import located, place, renumbered, section
 from .text import detect_language, in_other_language
+from .translation import search_text
 from .types import (
     Answer,
     Citation,
@@ -384,6 +385,24 @@ class Pipeline:
             ),
         )
 
+    def search(
+        self, question: str, language: str, timings: Timings | None = None
+    ) -> tuple[str, list[Passage]]:
+        """The question as searched, and the candidates retrieved for it: followed by its
+        translation when the passages first retrieved are in another language
+        (:func:`rag.translation.search_text`; ``Settings.translate_questions``). The time
+        the model took to translate goes to ``timings.translation_s``."""
+        found = self.candidates(question)
+        if not self.settings.translate_questions:
+            return question, found
+        started = time.perf_counter()
+        searched = search_text(question, language, found, self.generator)
+        if searched == question:
+            return question, found
+        if timings is not None:
+            timings.translation_s = time.perf_counter() - started
+        return searched, self.candidates(searched)
+
     def context(self, question: str) -> list[Passage]:
         """The passages the model is given for ``question``: the retrieved chunks'
         sentences closest to it (see :func:`rag.context.focus`), numbered from 1."""
@@ -460,7 +479,8 @@ class Pipeline:
         self.warm()
         started = time.perf_counter()
         timings = Timings(setup_s=started - setup_started)
-        passages = self.context(question)
+        searched, candidates = self.search(question, language, timings)
+        passages = self.choose(searched, candidates)
         timings.retrieval_s = time.perf_counter() - started
         if with_sources:
             yield Sources(question, passages)
@@ -475,6 +495,7 @@ class Pipeline:
                 language=language,
                 timings=timings,
                 understood_as=understood_as,
+                searched_as=searched if searched != question else None,
                 refused_by="no passages",
             )
             return
@@ -496,6 +517,7 @@ class Pipeline:
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as
+        answer.searched_as = searched if searched != question else None
         answer = final_answer(answer, raw, question, quote_excerpts=s.excerpts)
         if shown and answer.other_figures:  # the quotes follow what the reader saw streamed,
             yield " " + notice(answer.other_figures, language)  # numbered as it was

@@ -27,6 +27,9 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     # Added to the question when a draft came in the other language, written in the one wanted.
     "answer_again_fr": frozenset(),
     "answer_again_en": frozenset(),
+    # The system message that asks for the question in the documents' language (search only).
+    "translate_fr": frozenset(),
+    "translate_en": frozenset(),
 }
 
 

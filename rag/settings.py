@@ -73,6 +73,15 @@ class Settings:
     # of 64 answerable questions of 72 reach the context at 0.3, 61 at 0 (57 with neither this
     # nor three sentences per part of a two-part question); docs/evaluation.md.
     context_lexical_weight: float = 0.3
+    # Search with the question followed by the model's translation of it into the documents'
+    # language when it is asked in another (an English question over French documents):
+    # keyword search and the choice of sentences then see the documents' words. The model
+    # still answers the question as asked. Off: on English questions it brought more facts
+    # into the context (PIAF 0.75 -> 0.85 tuning, 0.71 -> 0.75 held-out) but not more right
+    # answers (tuning 16 -> 16 of 47, held-out 23 -> 26 of 51), lost 4 of 37 on the main set
+    # (mistranslations: "net loss" as "net profit"), and costs a generation (first token
+    # +0.8 s); docs/evaluation.md.
+    translate_questions: bool = False
     # Embed each chunk's sentences when indexing (rag/index.py, UnitVectors), so choosing the
     # context needs no embedding even the first time a chunk is retrieved. Measured on the
     # built-in articles (2 cores): choosing the context took 1.1 s p50 over the 90 evaluation

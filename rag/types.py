@@ -141,6 +141,9 @@ class Timings:
     generation_s: float = 0.0
     first_token_s: float = 0.0
     total_s: float = 0.0
+    # Translating the question into the documents' language for search (rag.translation),
+    # counted in ``retrieval_s`` too; 0 when it was asked in theirs.
+    translation_s: float = 0.0
     prompt_tokens: int = 0
     answer_tokens: int = 0
 
@@ -226,6 +229,10 @@ class Answer:
     # A follow-up made to stand alone from the conversation ("Et Alibaba ?" after a question
     # about SenseTime's CEO: "Qui est le PDG d'Alibaba ?"); None when it was asked as it stands.
     understood_as: str | None = None
+    # The question as searched when it was asked in another language than the documents':
+    # followed by its translation ("Who traced the pomerium? Qui a tracé le pomerium ?");
+    # None when searched as asked. Only search and the choice of sentences see it.
+    searched_as: str | None = None
     # Other documents' figures for what the answer states, quoted at the end of ``text``.
     other_figures: list[OtherFigure] = field(default_factory=list)
     # The checks could not back the model's draft, so ``text`` quotes these sentences of its

@@ -64,6 +64,8 @@ class FakeGenerator(Generator):
         self.prompts: list[list[Message]] = []
         self.gates: list[Gate | None] = []
         self.marker_probability = 0.0
+        self.translations: list[str] = []
+        self.translate: Callable[[str], str] = lambda question: question
 
     def stream(
         self,
@@ -74,6 +76,12 @@ class FakeGenerator(Generator):
         seed: int = 0,
         gate: Gate | None = None,
     ) -> Iterator[str]:
+        if messages[0]["content"].startswith("Translate the user's question"):
+            # rag.translation asking for the question in the documents' language: the script
+            # is for answers, so the question comes back as asked unless a test says otherwise.
+            self.translations.append(messages[-1]["content"])
+            yield self.translate(messages[-1]["content"])
+            return
         if not self.remember:  # a long-running server keeps only the last, not a growing log
             self.prompts.clear()
             self.gates.clear()

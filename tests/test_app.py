@@ -410,3 +410,15 @@ def test_the_waiting_question_and_its_placeholder_give_way_to_the_answer(
     earlier = [{"role": "user", "content": "avant"}, {"role": "assistant", "content": "réponse"}]
     assert app.without_placeholder([*earlier, *shown]) == earlier
     assert app.without_placeholder(earlier) == earlier  # nothing waited: nothing goes
+
+
+def test_a_question_searched_in_the_documents_language_says_so_under_the_answer() -> None:
+    answer = Answer(
+        "Who traced the pomerium?",
+        "Romulus [1].",
+        searched_as="Qui a tracé le <pomerium> ?",
+        timings=Timings(retrieval_s=0.02, translation_s=1.4),
+    )
+    line = app.format_timings(answer)
+    assert "searched as “Qui a tracé le &#60;pomerium&#62; &#63;” (translated in 1.4 s)" in line
+    assert "searched as" not in app.format_timings(Answer("q", "Rien.", refused=True))

@@ -58,4 +58,6 @@ def test_literal_braces_are_not_variables() -> None:
         "answer_user",
         "answer_again_fr",
         "answer_again_en",
+        "translate_fr",
+        "translate_en",
     }
