@@ -55,12 +55,16 @@ def text_results(real_pipeline: Pipeline) -> list[Result]:
     return run(real_pipeline, questions, k=5)
 
 
-def assert_floors(results: list[Result], floors: dict[str, float] = FLOORS) -> None:
+def assert_floors(
+    results: list[Result],
+    floors: dict[str, float] = FLOORS,
+    ceilings: dict[str, float] = CEILINGS,
+) -> None:
     scores = score(results, k=5)
     misses = [(r.question.id, r.answer.text) for r in results if not r.ok]
     for metric, floor in floors.items():
         assert scores[metric] is not None and scores[metric] >= floor, (metric, scores, misses)
-    for metric, ceiling in CEILINGS.items():
+    for metric, ceiling in ceilings.items():
         assert scores[metric] is not None and scores[metric] <= ceiling, (metric, scores, misses)
 
 
@@ -105,3 +109,39 @@ def test_the_articles_as_pdf_word_or_web_pages_give_the_same_facts(
     ]
     assert not lost, lost
     assert_floors(results, FORMAT_FLOORS)
+
+
+# PIAF (eval/piaf: French Wikipedia, questions by volunteers), 20 questions of the tuning half,
+# asked over all 60 articles: the 12 French and 4 English answerable ones and the 2 + 2
+# unanswerable ones first in sha256 order of their ids (chosen blind to the answers). Measured
+# with the defaults of 2026-12-04 on these 20 alone: 6 of 16 right (4 wrong, 3 refused by the
+# model or the checks, 3 without the facts in the context), all 4 unanswerable refused, hit@5
+# 0.875, citation precision 0.79 and recall 1.0; docs/evaluation.md. Each floor allows one
+# miss more.
+PIAF = Path(__file__).resolve().parent.parent / "eval" / "piaf"
+PIAF_SUBSET = {
+    *("d031", "d035", "d075", "d108", "d151", "d180", "d208", "d262", "d265", "d278"),
+    *("d279", "d283", "e007", "e031", "e220", "e295", "u015", "u027", "u046", "u058"),
+}
+PIAF_FLOORS = {
+    "retrieval_hit@5": 0.8,
+    "answer_accuracy": 0.31,
+    "refusal_accuracy": 0.75,
+    "citation_validity": 0.95,
+    "citation_precision": 0.7,
+    "citation_recall": 0.85,
+}
+PIAF_CEILINGS = {"false_refusal_rate": 0.375}
+
+
+def test_piaf_subset_meets_its_floors(real_pipeline: Pipeline) -> None:
+    """Documents and questions nobody on the project wrote: a regression guard, not a target
+    (issue 27's targets are measured by `rag eval` on the held-out half)."""
+    pipeline = Pipeline(
+        real_pipeline.settings.replace(corpus=PIAF / "articles"),
+        embedder=real_pipeline.embedder,
+        generator=real_pipeline.generator,
+    )
+    questions = [q for q in load_questions(PIAF / "tuning.jsonl") if q.id in PIAF_SUBSET]
+    assert len(questions) == len(PIAF_SUBSET)
+    assert_floors(run(pipeline, questions, k=5), PIAF_FLOORS, PIAF_CEILINGS)
