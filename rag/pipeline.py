@@ -40,7 +40,7 @@ from .retrieval import Retriever
 from .settings import Settings
 from .sources import located, place, renumbered, section
 from .text import detect_language, in_other_language
-from .translation import search_text
+from .translation import documents_language, search_text
 from .types import (
     Answer,
     Citation,
@@ -480,6 +480,7 @@ class Pipeline:
         started = time.perf_counter()
         timings = Timings(setup_s=started - setup_started)
         searched, candidates = self.search(question, language, timings)
+        searched_as = searched if searched != question else None
         passages = self.choose(searched, candidates)
         timings.retrieval_s = time.perf_counter() - started
         if with_sources:
@@ -495,7 +496,7 @@ class Pipeline:
                 language=language,
                 timings=timings,
                 understood_as=understood_as,
-                searched_as=searched if searched != question else None,
+                searched_as=searched_as,
                 refused_by="no passages",
             )
             return
@@ -517,7 +518,7 @@ class Pipeline:
             answer = self._redraft(answer, question, messages, gate, timings, started) or answer
         timings.generation_s = time.perf_counter() - gen_started
         answer.understood_as = understood_as
-        answer.searched_as = searched if searched != question else None
+        answer.searched_as = searched_as
         answer = final_answer(answer, raw, question, quote_excerpts=s.excerpts)
         if shown and answer.other_figures:  # the quotes follow what the reader saw streamed,
             yield " " + notice(answer.other_figures, language)  # numbered as it was
@@ -535,8 +536,7 @@ class Pipeline:
         0.05
         """
         s = self.settings
-        text = "\n".join(p.chunk.text for p in passages)
-        across = bool(text.strip()) and detect_language(text) != language
+        across = documents_language(passages) not in (None, language)
         return Gate(
             REFUSAL_MARKER, s.refusal_threshold_crosslingual if across else s.refusal_threshold
         )

@@ -79,8 +79,8 @@ class Settings:
     # still answers the question as asked. Off: on English questions it brought more facts
     # into the context (PIAF 0.75 -> 0.85 tuning, 0.71 -> 0.75 held-out) but not more right
     # answers (tuning 16 -> 16 of 47, held-out 23 -> 26 of 51), lost 4 of 37 on the main set
-    # (mistranslations: "net loss" as "net profit"), and costs a generation (first token
-    # +0.8 s); docs/evaluation.md.
+    # (mistranslations: "net loss" as "net profit"), and costs a generation (about 1 s: p50
+    # 0.95-1.4 s over five sets); docs/evaluation.md.
     translate_questions: bool = False
     # Embed each chunk's sentences when indexing (rag/index.py, UnitVectors), so choosing the
     # context needs no embedding even the first time a chunk is retrieved. Measured on the
