@@ -172,6 +172,8 @@ def format_timings(answer: Answer) -> str:
         parts.append(
             f"searched as “{escape(answer.searched_as)}” (translated in {t.translation_s:.1f} s)"
         )
+    if t.budget_tokens:  # rag.budget: the context sized by this machine's prompt speed
+        parts.append(f"context {t.context_tokens} tokens of {t.budget_tokens} affordable")
     if t.answer_tokens and t.generation_s > 0:  # nothing was generated when nothing was found
         parts.append(f"first token {t.first_token_s:.1f} s")
         parts.append(f"{t.tokens_per_s:.1f} tokens/s")

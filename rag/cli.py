@@ -152,6 +152,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         f"{t.prompt_tokens} prompt + {t.answer_tokens} answer tokens)",
         file=sys.stderr,
     )
+    if t.budget_tokens:
+        print(
+            f"(Context: {t.context_tokens} tokens of passages; {t.budget_tokens} affordable at "
+            f"{t.prompt_tps:.0f} prompt tokens/s)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -147,9 +147,12 @@ def focus(
     idf: Callable[[str], float] | None = None,
     cache: SentenceVectors | None = None,
     stored: Callable[[Chunk], np.ndarray | None] | None = None,
+    max_chars: int = 0,
 ) -> list[Passage]:
     """Keep the ``max_sentences`` sentences of ``passages`` that best match each part of
-    ``question`` (:func:`question_parts`).
+    ``question`` (:func:`question_parts`), then, with ``max_chars``, the next best while the
+    kept text stays within that many characters (the machine's budget, :mod:`rag.budget`):
+    the whole passages when they all fit.
 
     A sentence scores its cosine similarity to the question plus
     ``rank_weight / (rank of its passage + 1)``: sentence embeddings alone
@@ -182,7 +185,7 @@ def focus(
     spans = [sentence_units(p.chunk) for p in passages]
     units = [(p, s, e) for p, us in zip(passages, spans, strict=True) for s, e in us]
     n = max_sentences * question_parts(question)
-    if len(units) <= n:
+    if len(units) <= n or sum(e - s for _, s, e in units) <= max_chars:
         return list(passages)
     if not units:
         return []
@@ -192,15 +195,21 @@ def focus(
     scores = vectors @ query + prior
     if idf is not None and lexical_weight:
         scores += lexical_weight * _word_share(question, units, idf)
-    best = [int(i) for i in np.argsort(-scores, kind="stable")[:n]]
-    keep = sorted(
-        {
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    kept: set[int] = set()
+    size = 0
+    for taken, i in enumerate(order):
+        more = {
             j
-            for i in best
             for j in range(i, min(i + following, len(units) - 1) + 1)
             if units[j][0] is units[i][0]
-        }
-    )
+        } - kept
+        grown = size + sum(units[j][2] - units[j][1] + 1 for j in more)  # +1: the space after
+        if taken >= n and grown > max_chars:
+            break
+        kept |= more
+        size = grown
+    keep = sorted(kept)
 
     # Merge runs of kept sentences that are adjacent in the same chunk.
     groups: list[tuple[Passage, int, int, float]] = []

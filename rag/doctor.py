@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import RagError
 from .index import load_index
@@ -30,6 +31,10 @@ from .runtime import Machine, forget, machine
 from .settings import Settings
 from .storage import sha256_file
 from .worker import DEFAULT_ENGINE
+
+if TYPE_CHECKING:
+    from .budget import Budget
+    from .generation import LlamaCppGenerator
 
 
 @dataclass
@@ -169,11 +174,23 @@ def runtime_checks(settings: Settings, path: Path, here: Machine, engine: str) -
                 f"prompt {measured['prompt_tps']:.0f} tokens/s, writing "
                 f"{measured['decode_tps']:.1f} tokens/s (measured now)"
             )
+            speed.lines.append(f"context budget: {context_budget(settings, generator).describe()}")
         except RagError as exc:
             speed.problems.append(str(exc))
         yield speed
     finally:
         generator.close()
+
+
+def context_budget(settings: Settings, generator: LlamaCppGenerator) -> Budget:
+    """The budget answers size their context by on this machine (rag.budget), with the
+    characters per token of the probe's French and English prose."""
+    from .budget import Budget
+    from .llama import PROBE_TEXT
+
+    tps, source = generator.prompt_speed()
+    ratio = len(PROBE_TEXT) / max(1, generator.count_tokens(PROBE_TEXT))
+    return Budget(settings.first_token_budget_s, tps, ratio, source)
 
 
 def build_features(system_info: str) -> list[str]:

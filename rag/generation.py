@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ class Generator(ABC):
     def __init__(self) -> None:
         self.usage = Usage()
         self.lock = threading.Lock()
+        self._speed: tuple[float, str] | None = None
 
     @abstractmethod
     def stream(
@@ -56,6 +58,17 @@ class Generator(ABC):
         gate: Gate | None = None,
     ) -> Iterator[str]:
         """Yield the reply's text piece by piece; ``gate`` rules the first token."""
+
+    def prompt_speed(self) -> tuple[float, str]:
+        """How fast the model reads a prompt, in tokens a second, and where that figure comes
+        from (rag.budget sizes the context by it); ``(0.0, why)`` when it is not known.
+        Measured once, on first use."""
+        if self._speed is None:
+            self._speed = self._prompt_speed()
+        return self._speed
+
+    def _prompt_speed(self) -> tuple[float, str]:
+        return 0.0, f"{self.name} does not measure it"
 
 
 class LlamaCppGenerator(Generator):
@@ -175,6 +188,17 @@ class LlamaCppGenerator(Generator):
     def count_tokens(self, text: str) -> int:
         return int(self._ask({"op": "count", "text": text})["tokens"])
 
+    def _prompt_speed(self) -> tuple[float, str]:
+        """The chosen configuration's prompt speed as rag.runtime measured it when it first
+        started on this machine, build and model (kept with its verdict); measured now when
+        the configuration was forced instead."""
+        verdict = self._verdict
+        trial = verdict.trials.get(verdict.config) if verdict else None
+        if verdict and trial and trial.prompt_tps > 0:
+            when = f", {verdict.when}" if verdict.when else ""
+            return trial.prompt_tps, f"measured when the model first started here{when}"
+        return self.measure()["prompt_tps"], "measured when the model loaded"
+
     def measure(self) -> dict[str, float]:
         """Prompt and decoding speed of the running model, in tokens per second."""
         return {k: float(v) for k, v in self._ask({"op": "measure"}).items()}
@@ -258,6 +282,9 @@ class TransformersGenerator(Generator):
             raise ModelError(f"Could not load the transformers model {model!r}: {exc}") from exc
         self._model: Any = loaded.to(self.device).eval()
         self.name = f"transformers:{Path(model).name}"
+
+    def _prompt_speed(self) -> tuple[float, str]:
+        return timed_prompt_speed(self)
 
     def stream(
         self,
@@ -344,6 +371,9 @@ class RemoteGenerator(Generator):
         self.name = f"openai:{self.model}"
         self._marker_ids: dict[str, int | None] = {}
         self._logprobs = True  # until the server shows it sends none
+
+    def _prompt_speed(self) -> tuple[float, str]:
+        return timed_prompt_speed(self)
 
     def stream(
         self,
@@ -469,6 +499,26 @@ def _marker_token(top: list[Any] | None, marker: str) -> tuple[str, float] | Non
 
 _CACHE: dict[tuple[Any, ...], Generator] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def timed_prompt_speed(generator: Generator) -> tuple[float, str]:
+    """Time ``generator`` reading a prompt of about 600 tokens and writing one token: the
+    faster of two tries (the first also warms the model or the connection up). A server's
+    network time counts too, as it does for every question."""
+    from .budget import DEFAULT_CHARS_PER_TOKEN
+    from .llama import PROBE_TEXT
+
+    text = PROBE_TEXT * 4
+    messages = [{"role": "user", "content": f"{text}\nWho founded SenseTime?"}]
+    best = 0.0
+    for _ in range(2):
+        started = time.perf_counter()
+        for _piece in generator.stream(messages, max_tokens=1):
+            pass
+        elapsed = time.perf_counter() - started
+        tokens = generator.usage.prompt_tokens or len(text) / DEFAULT_CHARS_PER_TOKEN
+        best = max(best, tokens / elapsed) if elapsed > 0 else best
+    return best, "measured on the first question"
 
 
 def generator_from_spec(

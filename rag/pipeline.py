@@ -15,31 +15,30 @@ import collections.abc
 import functools
 import hashlib
 import logging
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .citations import drop_invalid_markers
+from .budget import DEFAULT_CHARS_PER_TOKEN, Budget
 from .collection import add_file, remove_file
 from .conflicts import notice
 from .context import SentenceVectors, defuse, focus, left_out
-from .conversation import standalone
 from .documents import load_file, read_folder
+from .draft import Draft, asked_again, kept, streamed, wants_again
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
-from .errors import CorpusError, QuestionError
+from .errors import CorpusError
 from .final import final_answer
 from .generation import Gate, Generator, generator_from_spec
 from .index import IndexStats, Store, update_index
 from .prompts import load_examples, load_prompt
+from .question import Question, clean_question, understand
 from .refusals import REFUSAL_MARKER, REFUSALS
 from .retrieval import Retriever
 from .settings import Settings
 from .sources import located, place, renumbered, section
-from .text import detect_language, in_other_language
+from .text import detect_language
 from .translation import documents_language, search_text
 from .types import (
     Answer,
@@ -47,11 +46,13 @@ from .types import (
     Document,
     IndexedDocument,
     Passage,
+    RefusedBy,
+    Retrieval,
     Skipped,
     Sources,
     Timings,
 )
-from .verification import verify
+from .verification import Verification, verify
 
 log = logging.getLogger("rag")
 
@@ -60,31 +61,6 @@ AnswerStream = collections.abc.Generator[str | Sources | Answer, None, None]
 
 BUILTIN_CORPUS = Path(__file__).resolve().parent / "corpus"
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
-# What a reply may be on its way to while it is held back from the stream.
-_HELD = (REFUSAL_MARKER, *REFUSALS.values())
-
-
-def clean_question(question: str, *, max_chars: int) -> str:
-    """The question with control characters removed, or a QuestionError.
-
-    >>> clean_question("  Qui dirige\\x00 SenseTime ?  ", max_chars=100)
-    'Qui dirige SenseTime ?'
-    """
-    if not isinstance(question, str):
-        raise QuestionError(f"The question must be text, not {type(question).__name__}")
-    text = "".join(
-        ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\n\t\r" else "")
-        for ch in question
-    )
-    text = " ".join(text.split())
-    if not text:
-        raise QuestionError("The question is empty: type a question about the documents")
-    if len(text) > max_chars:
-        raise QuestionError(
-            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. "
-            "Ask something shorter (a question, not a document)"
-        )
-    return text
 
 
 def format_passages(passages: list[Passage]) -> str:
@@ -112,6 +88,7 @@ class Pipeline:
         self._generator = generator
         self._retriever: Retriever | None = None
         self._sentences: SentenceVectors | None = None
+        self._budget: Budget | None = None
         # Whether a document gives the model orders, by its content hash (see set_aside).
         self._set_aside: dict[str, str] = {}
         # The files of the folder the last indexing skipped, with their reasons.
@@ -211,6 +188,23 @@ class Pipeline:
                 store, _ = self._update()
                 self._retriever = Retriever(store, self.embedder)
             return self._retriever
+
+    @property
+    def budget(self) -> Budget:
+        """How much text the model reads for a question on this machine (rag.budget):
+        its prompt speed, measured once, and the documents' characters per token."""
+        if self._budget is None:
+            seconds = self.settings.first_token_budget_s
+            if seconds <= 0:
+                self._budget = Budget(0.0)
+            else:
+                speed, source = self.generator.prompt_speed()
+                count = getattr(self.generator, "count_tokens", None)
+                sample = " ".join(c.text for c in self.retriever.store.chunks[:20])
+                ratio = len(sample) / max(1, count(sample)) if count and sample else None
+                self._budget = Budget(seconds, speed, ratio or DEFAULT_CHARS_PER_TOKEN, source)
+                log.info("context budget: %s", self._budget.describe())
+        return self._budget
 
     def warm(self) -> None:
         """Load the models and the index now rather than on the first question. The local
@@ -385,23 +379,21 @@ class Pipeline:
             ),
         )
 
-    def search(
-        self, question: str, language: str, timings: Timings | None = None
-    ) -> tuple[str, list[Passage]]:
-        """The question as searched, and the candidates retrieved for it: followed by its
+    def search(self, question: str, language: str, timings: Timings | None = None) -> Retrieval:
+        """2. The candidates retrieved for ``question``, searched as asked, or followed by its
         translation when the passages first retrieved are in another language
         (:func:`rag.translation.search_text`; ``Settings.translate_questions``). The time
         the model took to translate goes to ``timings.translation_s``."""
         found = self.candidates(question)
         if not self.settings.translate_questions:
-            return question, found
+            return Retrieval(question, question, found)
         started = time.perf_counter()
         searched = search_text(question, language, found, self.generator)
         if searched == question:
-            return question, found
+            return Retrieval(question, question, found)
         if timings is not None:
             timings.translation_s = time.perf_counter() - started
-        return searched, self.candidates(searched)
+        return Retrieval(question, searched, self.candidates(searched))
 
     def context(self, question: str) -> list[Passage]:
         """The passages the model is given for ``question``: the retrieved chunks'
@@ -415,8 +407,11 @@ class Pipeline:
         *,
         cache: SentenceVectors | None = None,
         stored: bool = True,
+        language: str | None = None,
     ) -> list[Passage]:
-        """The sentences of ``candidates`` handed to the model, chosen with the Settings.
+        """The sentences of ``candidates`` handed to the model, chosen with the Settings:
+        ``context_sentences`` per part of the question, then more while the machine's
+        budget allows (:attr:`budget`; ``language`` is the answer's, for the prompt's size).
         ``cache`` keeps sentence vectors between questions (the pipeline's own by default);
         ``stored=False`` ignores the vectors the index keeps, as an index built without
         them would (bench/run.py compares the two)."""
@@ -425,11 +420,13 @@ class Pipeline:
                 self._sentences = SentenceVectors(self.embedder)
             cache = self._sentences
         s = self.settings
+        fixed = len(self._render("", question, language or detect_language(question)))
         return focus(
             question,
             candidates,
             self.embedder,
             max_sentences=s.context_sentences,
+            max_chars=self.budget.chars(fixed_chars=fixed) if s.context_sentences else 0,
             lexical_weight=s.context_lexical_weight,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
             idf=self.retriever.keyword.idf if s.context_lexical_weight else None,
@@ -468,64 +465,30 @@ class Pipeline:
 
         ``history`` holds the conversation's earlier questions, oldest first: a follow-up
         ("Et Alibaba ?", "what about its revenue?") is made to stand alone from them (see
-        :mod:`rag.conversation`) before retrieval. ``with_sources=True`` yields a
+        :mod:`rag.question`) before retrieval. ``with_sources=True`` yields a
         :class:`Sources` first, as soon as retrieval is done.
         """
-        s = self.settings
-        asked = clean_question(question, max_chars=s.max_question_chars)
-        question = standalone(asked, history)
-        language = detect_language(question)  # the follow-up alone may be too short to tell
+        q = understand(question, history, max_chars=self.settings.max_question_chars)  # 1.
         setup_started = time.perf_counter()
         self.warm()
         started = time.perf_counter()
         timings = Timings(setup_s=started - setup_started)
-        searched, candidates = self.search(question, language, timings)
-        searched_as = searched if searched != question else None
-        passages = self.choose(searched, candidates)
+        found = self.search(q.text, q.language, timings)  # 2. retrieval
+        passages = self.choose(found.searched, found.candidates, language=q.language)  # 3.
+        self._account(passages, q, timings)
         timings.retrieval_s = time.perf_counter() - started
         if with_sources:
-            yield Sources(question, passages)
-        understood_as = question if question != asked else None
+            yield Sources(q.text, passages)
         if not passages:
-            timings.total_s = time.perf_counter() - started + timings.setup_s
-            yield REFUSALS[language]
-            yield Answer(
-                asked,
-                REFUSALS[language],
-                refused=True,
-                language=language,
-                timings=timings,
-                understood_as=understood_as,
-                searched_as=searched_as,
-                refused_by="no passages",
-            )
-            return
-        messages = self.messages(question, passages, language)
-        generator = self.generator
-        gen_started = time.perf_counter()
-        gate = self.gate(language, passages)
-        with generator.lock:
-            raw, shown = yield from self._stream(messages, gate, len(passages), timings, started)
-            usage = generator.usage
-        timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
-        answer = self._finish(asked, question, language, raw, passages, timings, started)
-        answer.refusal_probability = usage.marker_probability
-        # A draft in the other language is asked for again even when the checks refused it:
-        # an English draft of a French question often fails them only on translated words
-        # (eval q044). A refusal by the model itself stands.
-        drafted = raw if answer.refused else answer.text
-        if answer.refused_by != "model" and in_other_language(drafted, language):
-            answer = self._redraft(answer, question, messages, gate, timings, started) or answer
-        timings.generation_s = time.perf_counter() - gen_started
-        answer.understood_as = understood_as
-        answer.searched_as = searched_as
-        answer = final_answer(answer, raw, question, quote_excerpts=s.excerpts)
-        if shown and answer.other_figures:  # the quotes follow what the reader saw streamed,
-            yield " " + notice(answer.other_figures, language)  # numbered as it was
-        # The final answer numbers its sources from 1 as it cites them (rag.sources).
-        answer = located(renumbered(answer), self.document)
-        if not shown:
+            answer = self._refusal(q, timings, "no passages")
             yield answer.text
+        else:
+            draft = yield from self.draft(q, passages, timings, started)  # 4.
+            draft, verified = self.verify(q, passages, draft, timings)  # 5.
+            timings.generation_s = time.perf_counter() - started - timings.retrieval_s
+            answer = yield from self.final(q, passages, draft, verified, timings)  # 6.
+        answer.searched_as = found.searched_as
+        timings.total_s = time.perf_counter() - started + timings.setup_s
         yield answer
 
     def gate(self, language: str, passages: Sequence[Passage]) -> Gate:
@@ -541,39 +504,125 @@ class Pipeline:
             REFUSAL_MARKER, s.refusal_threshold_crosslingual if across else s.refusal_threshold
         )
 
-    def _redraft(
-        self,
-        draft: Answer,
-        understood: str,
-        messages: list[dict[str, str]],
-        gate: Gate,
-        timings: Timings,
-        started: float,
-    ) -> Answer | None:
-        """The model asked again, in the question's language, after a draft in the other one;
-        None if it refuses or keeps to the other language.
+    def draft(
+        self, q: Question, passages: list[Passage], timings: Timings, started: float
+    ) -> collections.abc.Generator[str, None, Draft]:
+        """4. The model's reply to the passages and the question, streamed as it may be
+        shown (:func:`rag.draft.streamed`); returns the whole draft."""
+        messages = self.messages(q.text, passages, q.language)
+        gate = self.gate(q.language, passages)
 
-        With passages in another language the small model sometimes answers in theirs (French
-        questions over English pages: eval/injection k06, k08). The order is then added in
-        the language wanted. The prompt is the draft's plus that line, so llama.cpp reads only
-        the line again (its cache holds the rest).
-        """
-        language = draft.language
-        again = [*messages[:-1], {**messages[-1]}]
-        again[-1]["content"] = f"{again[-1]['content'].rstrip()}\n{self._again[language]}"
+        def first_token() -> None:
+            if not timings.first_token_s:
+                timings.first_token_s = time.perf_counter() - started
+
         generator = self.generator
         with generator.lock:
-            raw = "".join(self._generate(again, gate))
+            pieces = self._generate(messages, gate)
+            text, shown = yield from streamed(pieces, len(passages), first_token)
+            usage = generator.usage
+        timings.prompt_tokens, timings.answer_tokens = usage.prompt_tokens, usage.completion_tokens
+        return Draft(
+            text,
+            messages,
+            gate,
+            shown,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.marker_probability,
+        )
+
+    def verify(
+        self, q: Question, passages: list[Passage], draft: Draft, timings: Timings
+    ) -> tuple[Draft, Verification]:
+        """5. What the checks find in the draft (:func:`rag.verification.verify`). A draft in
+        the other language is asked for again in the question's (:func:`rag.draft.wants_again`),
+        and replaces the first when it answers in it; returns the draft kept and its checks."""
+        verified = verify(draft.text, passages, q.text)
+        if not wants_again(draft, verified, q.language):
+            return draft, verified
+        again = asked_again(draft.messages, self._again[q.language])
+        generator = self.generator
+        with generator.lock:
+            text = "".join(self._generate(again, draft.gate))
             usage = generator.usage
         timings.answer_tokens += usage.completion_tokens
-        answer = self._finish(
-            draft.question, understood, language, raw, draft.passages, timings, started
+        second = Draft(
+            text,
+            again,
+            draft.gate,
+            False,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.marker_probability,
+            redrafted=True,
         )
-        if answer.refused or in_other_language(answer.text, language):
-            return None
-        answer.refusal_probability = usage.marker_probability
-        answer.redrafted = True
+        checked = verify(text, passages, q.text)
+        return (second, checked) if kept(checked, q.language) else (draft, verified)
+
+    def final(
+        self,
+        q: Question,
+        passages: list[Passage],
+        draft: Draft,
+        verified: Verification,
+        timings: Timings,
+    ) -> collections.abc.Generator[str, None, Answer]:
+        """6. The final answer (:func:`rag.final.final_answer`): the passages' own sentences
+        for a draft they do not back, other documents' figures quoted, sources numbered from
+        1 as cited and placed in their documents. Streams what the reader has not seen yet."""
+        if verified.refused:
+            answer = self._refusal(q, timings, verified.refused_by, passages)
+        else:
+            answer = Answer(
+                q.asked,
+                verified.text,
+                refused=False,
+                language=q.language,
+                citations=verified.citations,
+                passages=passages,
+                sentences=verified.sentences,
+                timings=timings,
+                understood_as=q.understood_as,
+            )
+        answer.refusal_probability = draft.refusal_probability
+        answer.redrafted = draft.redrafted
+        answer = final_answer(answer, draft.text, q.text, quote_excerpts=self.settings.excerpts)
+        if draft.shown and answer.other_figures:  # the quotes follow what the reader saw
+            yield " " + notice(answer.other_figures, q.language)  # streamed, numbered as it was
+        # The final answer numbers its sources from 1 as it cites them (rag.sources).
+        answer = located(renumbered(answer), self.document)
+        if not draft.shown:
+            yield answer.text
         return answer
+
+    def _refusal(
+        self,
+        q: Question,
+        timings: Timings,
+        why: RefusedBy | None,
+        passages: list[Passage] | None = None,
+    ) -> Answer:
+        return Answer(
+            q.asked,
+            REFUSALS[q.language],
+            refused=True,
+            language=q.language,
+            passages=passages or [],
+            timings=timings,
+            understood_as=q.understood_as,
+            refused_by=why,
+        )
+
+    def _account(self, passages: list[Passage], q: Question, timings: Timings) -> None:
+        """The context's budget and what was chosen under it, into ``timings``."""
+        budget = self.budget
+        if budget.on:
+            fixed = len(self._render("", q.text, q.language))
+            timings.prompt_tps = budget.prompt_tps
+            timings.budget_tokens = budget.tokens(fixed_chars=fixed)
+            context_chars = sum(len(p.chunk.text) for p in passages)
+            timings.context_tokens = round(context_chars / budget.chars_per_token)
 
     def _generate(self, messages: list[dict[str, str]], gate: Gate) -> Iterator[str]:
         """The model's reply to ``messages``, piece by piece, with the Settings' sampling."""
@@ -584,76 +633,6 @@ class Pipeline:
             temperature=s.temperature,
             seed=s.seed,
             gate=gate,
-        )
-
-    def _stream(
-        self,
-        messages: list[dict[str, str]],
-        gate: Gate,
-        k: int,
-        timings: Timings,
-        started: float,
-    ) -> collections.abc.Generator[str, None, tuple[str, bool]]:
-        """Stream one reply to a prompt of ``k`` passages; returns the whole reply and whether
-        any of it was shown. A refusal is held back until it is final, and markers no passage
-        has are dropped (an unclosed ``[`` waits for its ``]``)."""
-        pieces: list[str] = []
-        holding, shown, pending = True, False, ""
-        for piece in self._generate(messages, gate):
-            if not timings.first_token_s:
-                timings.first_token_s = time.perf_counter() - started
-            pieces.append(piece)
-            if holding:
-                text = "".join(pieces).lstrip()
-                if text.startswith(REFUSAL_MARKER) or any(r.startswith(text) for r in _HELD):
-                    continue
-                holding, piece = False, text
-            pending += piece
-            cut = max(pending.rfind("["), pending.rfind("【"))
-            if cut >= 0 and not re.search(r"[\]】]", pending[cut:]) and len(pending) - cut < 24:
-                ready, pending = pending[:cut], pending[cut:]
-            else:
-                ready, pending = pending, ""
-            if ready := drop_invalid_markers(ready, k):
-                shown = True
-                yield ready
-        if pending := drop_invalid_markers(pending, k):
-            shown = True
-            yield pending
-        raw = "".join(pieces)
-        return (raw.strip() if holding else raw), shown
-
-    def _finish(
-        self,
-        question: str,
-        understood: str,
-        language: str,
-        raw: str,
-        passages: list[Passage],
-        timings: Timings,
-        started: float,
-    ) -> Answer:
-        verified = verify(raw, passages, understood)  # rag.verification
-        timings.total_s = time.perf_counter() - started + timings.setup_s
-        if verified.refused:
-            return Answer(
-                question,
-                REFUSALS[language],
-                refused=True,
-                language=language,
-                passages=passages,
-                timings=timings,
-                refused_by=verified.refused_by,
-            )
-        return Answer(
-            question,
-            verified.text,
-            refused=False,
-            language=language,
-            citations=verified.citations,
-            passages=passages,
-            sentences=verified.sentences,
-            timings=timings,
         )
 
 

@@ -68,6 +68,10 @@ class Settings:
     # titles, takes the prompt's new tokens from about 500 to 250 (first token p50 9.0 -> 5.4 s)
     # and answers better (accuracy 0.47 -> 0.54, refusal accuracy 0.78 -> 0.94).
     context_sentences: int = 3
+    # Seconds the model may take to read a question's prompt (passages and question): past
+    # context_sentences, sentences are added, best first, while this machine's measured prompt
+    # speed reads them in time (rag/budget.py); 0 keeps context_sentences alone.
+    first_token_budget_s: float = 0.0
     # Weight of the question's rare words (names, figures) in choosing those sentences,
     # beside the embedding's similarity (rag/context.py, focus). Measured on eval/: the facts
     # of 64 answerable questions of 72 reach the context at 0.3, 61 at 0 (57 with neither this
@@ -163,6 +167,7 @@ class Settings:
             ),
             "top_k": (self.top_k >= 1, "give at least 1"),
             "context_sentences": (self.context_sentences >= 0, "give 0 (whole chunks) or more"),
+            "first_token_budget_s": (self.first_token_budget_s >= 0, "give 0 (off) or more"),
             "repack": (self.repack in {"auto", "on", "off"}, "use auto, on or off"),
         }
         problems = [

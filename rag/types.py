@@ -146,6 +146,13 @@ class Timings:
     translation_s: float = 0.0
     prompt_tokens: int = 0
     answer_tokens: int = 0
+    # The context's budget (rag.budget): the tokens of passages this machine reads within
+    # Settings.first_token_budget_s at its measured prompt speed (0: no budget), and the
+    # tokens of the passages chosen (counted as characters over the measured characters per
+    # token).
+    prompt_tps: float = 0.0
+    budget_tokens: int = 0
+    context_tokens: int = 0
 
     @property
     def tokens_per_s(self) -> float:
@@ -176,6 +183,22 @@ class Skipped:
 
     path: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval found for a question: the candidates its context is chosen from, and
+    the text searched for them (the question, or the question followed by its translation
+    into the documents' language: rag.translation)."""
+
+    question: str
+    searched: str
+    candidates: list[Passage]
+
+    @property
+    def searched_as(self) -> str | None:
+        """The text searched, when it is not the question itself (Answer shows it)."""
+        return self.searched if self.searched != self.question else None
 
 
 @dataclass(frozen=True)

@@ -422,3 +422,10 @@ def test_a_question_searched_in_the_documents_language_says_so_under_the_answer(
     line = app.format_timings(answer)
     assert "searched as “Qui a tracé le &#60;pomerium&#62; &#63;” (translated in 1.4 s)" in line
     assert "searched as" not in app.format_timings(Answer("q", "Rien.", refused=True))
+
+
+def test_the_context_budget_shows_under_the_answer_when_there_is_one() -> None:
+    timings = Timings(retrieval_s=0.02, prompt_tps=150.0, budget_tokens=540, context_tokens=512)
+    line = app.format_timings(Answer("q", "R [1].", timings=timings))
+    assert "context 512 tokens of 540 affordable" in line
+    assert "affordable" not in app.format_timings(Answer("q", "R [1].", timings=Timings()))

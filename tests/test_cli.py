@@ -84,6 +84,19 @@ def test_ask_prints_the_checked_answer_then_its_sources(
         assert c.location.startswith("paragraph ")
         assert flat(f"« {c.text} »") in flat(sources)
     assert "prompt +" in err and "Traceback" not in err
+    assert "Context:" not in err  # no budget by default: nothing to say
+
+
+def test_ask_says_how_much_context_the_machines_budget_chose(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_FIRST_TOKEN_BUDGET_S", "4")
+    _, _, generator = install(monkeypatch, corpus, cite(FACT))
+    monkeypatch.setattr(generator, "prompt_speed", lambda: (150.0, "set by the test"))
+    assert main(["ask", QUESTION, "--corpus", str(corpus)]) == 0
+    err = capsys.readouterr().err
+    found = re.search(r"Context: (\d+) tokens of passages; (\d+) affordable at 150 prompt", err)
+    assert found and 0 < int(found[1]) <= int(found[2]), err
 
 
 def test_ask_json(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.budget import Budget
 from rag.cli import main
 from rag.doctor import checks, readers_check
 from rag.readers import ocr
@@ -37,7 +38,10 @@ def test_every_check_reports_on_a_working_model(
     assert "not a packaged model" in " ".join(found["Model"].lines)
     assert found["Configuration"].lines[0].startswith("plain, tried 20")
     assert "both work" in found["Configuration"].lines[0]
-    assert found["Speed"].lines == ["prompt 100 tokens/s, writing 10.0 tokens/s (measured now)"]
+    assert found["Speed"].lines[0] == "prompt 100 tokens/s, writing 10.0 tokens/s (measured now)"
+    # The context's budget, at the speed measured when the configurations were tried.
+    budget = Budget(settings.first_token_budget_s, 100.0)
+    assert found["Speed"].lines[1].startswith(f"context budget: {budget.describe()[:20]}")
     assert "none yet" in found["Index"].lines[0]
     assert found["Readers"].lines[0].startswith("pdf-2 pypdfium2-")
     assert found["Readers"].lines[-1] == "OCR of scanned pages: Tesseract 5.3.0-fra+eng"
@@ -47,6 +51,18 @@ def test_every_check_reports_on_a_working_model(
     again = {c.name: c for c in checks(settings, CORPUS, again=True, engine=ECHO)}
     assert "both work" in again["Configuration"].lines[0]
     assert saved.stat().st_mtime_ns != before
+
+
+def test_the_doctor_says_how_much_context_this_machines_speed_affords(tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF fake")
+    settings = Settings(
+        home=tmp_path / "home", generator=f"llama-cpp:{model}", first_token_budget_s=2.0
+    )
+    found = {c.name: c for c in checks(settings, CORPUS, engine=ECHO)}
+    line = found["Speed"].lines[1]
+    assert line.startswith("context budget: 2 s to read the prompt at 100 tokens/s"), line
+    assert "about 200 tokens" in line
 
 
 def test_no_ocr_is_a_problem_that_says_how_to_add_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,177 @@
+"""The context sized by the machine: the budget's arithmetic, the choice of sentences it
+drives, and where the prompt speed comes from.
+
+Worked example: with a 4 s budget, a model that reads 45 tokens a second keeps the fixed
+three sentences (each with the next); one that reads 10,000 (a GPU server) gets the whole
+retrieved chunks; ``Answer.timings`` says which budget was used and how much was chosen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.budget import Budget
+from rag.context import focus
+from rag.errors import SettingsError
+from rag.generation import Gate, Generator, LlamaCppGenerator, Message, Usage, timed_prompt_speed
+from rag.pipeline import Pipeline
+from rag.runtime import Machine, Trial, Verdict
+from rag.settings import Settings
+from rag.types import Chunk, Passage
+from tests.conftest import FakeEmbedder, FakeGenerator
+
+SENTENCES = [
+    f"Phrase {i} sur la société numéro {i}, fondée en {1990 + i} à Lyon par Jean {i}."
+    for i in range(12)
+]
+
+
+def passages() -> list[Passage]:
+    out = []
+    for c in range(3):
+        text = " ".join(SENTENCES[4 * c : 4 * c + 4])
+        out.append(
+            Passage(Chunk(f"d#{c}", "d", "/d", "D", text, 1000 * c, 1000 * c + len(text)), 1.0, c)
+        )
+    return out
+
+
+def chosen_chars(kept: list[Passage]) -> int:
+    return sum(len(p.chunk.text) for p in kept)
+
+
+def test_the_budget_in_tokens_and_characters() -> None:
+    b = Budget(seconds=2.0, prompt_tps=100.0, chars_per_token=4.0, source="test")
+    assert b.on
+    # 200 tokens in 2 s; the question and instructions (400 characters) take 100 of them.
+    assert b.tokens(fixed_chars=400) == 100 and b.chars(fixed_chars=400) == 400
+    assert b.tokens(fixed_chars=10_000) == 0  # never negative
+    assert not Budget(0.0, 100.0).on and Budget(0.0, 100.0).chars(fixed_chars=0) == 0
+    assert not Budget(4.0, 0.0).on and "unknown" in Budget(4.0, 0.0).describe()
+    assert "100 tokens/s" in b.describe() and "off" in Budget(0.0).describe()
+
+
+def test_focus_adds_sentences_best_first_within_the_characters_allowed() -> None:
+    embedder, question = FakeEmbedder(), "Qui a fondé la société numéro 5 ?"
+    fixed = focus(question, passages(), embedder, max_sentences=1)
+    assert focus(question, passages(), embedder, max_sentences=1, max_chars=0) == fixed
+    small = chosen_chars(fixed)
+    wider = focus(question, passages(), embedder, max_sentences=1, max_chars=small + 200)
+    assert small < chosen_chars(wider) <= small + 200
+    # What the floor chose stays; the budget adds to it.
+    widened = " ".join(p.chunk.text for p in wider)
+    assert all(p.chunk.text in widened for p in fixed)
+    assert "Phrase 5 " in " ".join(p.chunk.text for p in wider)
+    # Everything fits: the passages as retrieved, whole.
+    assert focus(question, passages(), embedder, max_sentences=1, max_chars=10_000) == passages()
+    # A budget smaller than the floor never takes the floor away.
+    assert focus(question, passages(), embedder, max_sentences=1, max_chars=10) == fixed
+
+
+class TimedGenerator(FakeGenerator):
+    """A scripted generator that reads prompts at a set speed."""
+
+    def __init__(self, tps: float) -> None:
+        super().__init__("Réponse [1].")
+        self.tps = tps
+
+    def _prompt_speed(self) -> tuple[float, str]:
+        return self.tps, "set by the test"
+
+
+@pytest.mark.usefixtures("no_real_models")
+def test_a_faster_machine_gets_more_context_and_the_timings_say_so(
+    settings: Settings, corpus: Path
+) -> None:
+    question = "Quelle est la capitalisation boursière de SenseTime ?"
+    sizes = {}
+    for tps in (0.0, 45.0, 150.0, 100_000.0):
+        s = settings.replace(corpus=corpus, first_token_budget_s=4.0)
+        p = Pipeline(s, embedder=FakeEmbedder(), generator=TimedGenerator(tps))
+        a = p.answer(question)
+        sizes[tps] = chosen_chars(a.passages)
+        assert a.timings.prompt_tps == tps
+        if tps:
+            assert a.timings.budget_tokens == p.budget.tokens(
+                fixed_chars=len(p._render("", question, "fr"))
+            )
+            assert a.timings.context_tokens == round(sizes[tps] / p.budget.chars_per_token)
+        else:  # unknown speed: no budget, the fixed context
+            assert a.timings.budget_tokens == a.timings.context_tokens == 0
+    fixed = Pipeline(
+        settings.replace(corpus=corpus), embedder=FakeEmbedder(), generator=FakeGenerator()
+    ).answer(question)
+    assert sizes[0.0] == sizes[45.0] == chosen_chars(fixed.passages)
+    assert sizes[45.0] < sizes[150.0] < sizes[100_000.0]
+    # A GPU server's speed takes the whole retrieved chunks.
+    whole = Pipeline(
+        settings.replace(corpus=corpus, context_sentences=0),
+        embedder=FakeEmbedder(),
+        generator=FakeGenerator(),
+    ).answer(question)
+    assert sizes[100_000.0] == chosen_chars(whole.passages)
+
+
+def test_a_negative_budget_is_refused() -> None:
+    with pytest.raises(SettingsError, match="first_token_budget_s"):
+        Settings(first_token_budget_s=-1)
+
+
+def test_the_base_generator_does_not_know_its_speed() -> None:
+    speed, why = FakeGenerator().prompt_speed()
+    assert speed == 0.0 and "does not measure" in why
+
+
+class SlowReader(Generator):
+    """Reads prompts at 1,000 tokens a second, counting a token per word."""
+
+    name = "fake:slow-reader"
+
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 320,
+        temperature: float = 0.0,
+        seed: int = 0,
+        gate: Gate | None = None,
+    ) -> Iterator[str]:
+        words = len(messages[-1]["content"].split())
+        time.sleep(words / 1000)
+        self.usage = Usage(prompt_tokens=words, completion_tokens=1)
+        yield "S"
+
+
+def test_a_servers_speed_is_timed_on_a_prompt() -> None:
+    reader = SlowReader()
+    speed, why = timed_prompt_speed(reader)
+    assert 500 < speed <= 1000 and "measured" in why
+
+
+def local(verdict: Verdict | None, measured: float = 0.0) -> LlamaCppGenerator:
+    """A LlamaCppGenerator with no model process: only its verdict, and what measure says."""
+    g = LlamaCppGenerator.__new__(LlamaCppGenerator)
+    Generator.__init__(g)
+    g.name, g._verdict = "llama-cpp:test", verdict
+    g.measure = lambda: {"prompt_tps": measured, "decode_tps": 10.0}  # type: ignore[method-assign]
+    return g
+
+
+def test_the_local_model_takes_its_speed_from_the_configuration_chosen_for_this_machine() -> None:
+    trials = {
+        "plain": Trial("plain", True, prompt_tps=150.0, decode_tps=25.0),
+        "repacked": Trial("repacked", True, prompt_tps=100.0, decode_tps=30.0),
+    }
+    machine = Machine("x86_64", "test CPU", 2)
+    verdict = Verdict("repacked", "faster", trials, machine, when="2026-12-04 17:02")
+    speed, why = local(verdict, measured=1.0).prompt_speed()
+    assert speed == 100.0 and "first started here, 2026-12-04 17:02" in why
+    # Forced configuration (no verdict): measured once, then kept.
+    g = local(None, measured=80.0)
+    assert g.prompt_speed() == (80.0, "measured when the model loaded")
+    g.measure = lambda: {"prompt_tps": 1.0}  # type: ignore[method-assign]
+    assert g.prompt_speed()[0] == 80.0
