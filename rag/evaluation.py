@@ -287,6 +287,9 @@ def score(results: Sequence[Result], *, k: int = 5, answers: bool = True) -> dic
         )
     out["prompt_tokens_mean"] = _mean([t.prompt_tokens for t in timed])
     out["answer_tokens_mean"] = _mean([t.answer_tokens for t in timed])
+    if any(t.budget_tokens for t in timed):  # rag.budget: the context sized by the machine
+        out["budget_tokens_p50"] = _percentile([t.budget_tokens for t in timed], 0.5)
+        out["context_tokens_p50"] = _percentile([t.context_tokens for t in timed], 0.5)
     return out
 
 

@@ -30,7 +30,7 @@ from rag.index import load_index
 from rag.pipeline import Pipeline
 from rag.refusals import REFUSALS
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Citation, Excerpt, Passage, SentenceCheck
+from rag.types import Answer, Chunk, Citation, Excerpt, Passage, SentenceCheck, Timings
 from tests.conftest import FakeEmbedder, FakeGenerator
 
 
@@ -104,6 +104,15 @@ def test_answer_and_citation_metrics() -> None:
     groups = breakdown(results, k=5, answers=True)
     assert set(groups) >= {"all", "lang=fr", "kind=number", "kind=unanswerable"}
     assert groups["kind=unanswerable"]["refusal_accuracy"] == 0.5
+
+
+def test_the_context_budget_is_reported_when_answers_had_one() -> None:
+    results = [result(True, False, [True]) for _ in range(3)]
+    assert "context_tokens_p50" not in score(results)  # no budget: nothing to report
+    for tokens, r in zip((300, 500, 700), results, strict=True):
+        r.answer.timings = Timings(total_s=1.0, budget_tokens=600, context_tokens=tokens)
+    s = score(results)
+    assert s["budget_tokens_p50"] == 600 and s["context_tokens_p50"] == 500
 
 
 def test_misses_are_counted_by_cause() -> None:
