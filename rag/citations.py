@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
+from rag.direction import reversed_figures
 from rag.refusals import refuses
 from rag.text import (
     MARKER,
@@ -302,6 +303,12 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
             # the figure is not said of what the question names.
             if about and holders and not any(name_found(w, h) for h in holders for w in about):
                 missing.append(f"{number} (of {', '.join(about)})")
+        # A figure found is not a figure agreed with: "risen by 75 %" over "ont plongé de
+        # plus de 75 %" (rag.direction).
+        missing += [
+            f"{v} (the passage says it went the other way)"
+            for v in reversed_figures(sentence, [haystacks[n - 1] for n in cited])
+        ]
         said = re.search(r"[^\W_]", MARKER.sub("", sentence))  # "[1][2]." states nothing
         checks.append(SentenceCheck(sentence, cited, bool(said) and not missing, tuple(missing)))
     citations = []

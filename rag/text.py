@@ -205,6 +205,16 @@ def numbers_in(text: str) -> set[str]:
     return found | counts_in(text)
 
 
+def figure_positions(norm: str) -> list[tuple[str, int, int]]:
+    """The percentages and scaled amounts of normalised text, as :func:`numbers_in` writes
+    them, with where each starts and ends.
+
+    >>> figure_positions(normalize("plongé de 75 %, 30,6 milliards, en 2021"))
+    [('75%', 10, 12), ('30.6e9', 16, 30)]
+    """
+    return [(n.value, n.start, n.end) for n in _read(norm) if not n.bare]
+
+
 def counts_in(text: str) -> set[str]:
     """The small counts ``text`` spells out in words, as :func:`numbers_in` writes them.
 

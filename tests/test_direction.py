@@ -1,0 +1,61 @@
+"""A figure found in its passage but said to go the other way (rag.direction).
+
+Worked example (issue 27, built-in articles): "How much has SenseTime's share price risen since
+its IPO?" was answered "risen by 75 % [1]" over "ont plongé de plus de 75 %"; the check now
+finds the sentence unsupported, so the answer is refused or quotes the passage instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.citations import check
+from rag.direction import direction_at, reversed_figures
+from rag.text import normalize
+from rag.types import Chunk, Passage
+
+FELL = "Les actions de SenseTime ont plongé de plus de 75 % depuis juin 2022."
+
+
+def passage(text: str) -> Passage:
+    return Passage(Chunk("c", "d", "d.txt", "T", text, 0, len(text)), 1.0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "way"),
+    [
+        ("ont plongé de plus de 75 % depuis juin", "down"),
+        ("a 12 % rise in revenue", "up"),
+        ("le chiffre d'affaires, en hausse de 30,6 milliards", "up"),
+        ("revenue fell 12 %, after rising 5 % in 2023", "down"),  # the nearest word, in clause
+        ("a levé 75 % de ses fonds", None),  # no word of change
+        ("ses bonds de 75 %", None),  # "bonds" is not "bond"
+    ],
+)
+def test_the_direction_of_a_figure_is_the_nearest_word_of_change_in_its_clause(
+    text: str, way: str | None
+) -> None:
+    norm = normalize(text)
+    start = next(i for i, c in enumerate(norm) if c.isdigit())
+    end = start + len(norm[start:].split()[0])
+    assert direction_at(norm, start, end) == way
+
+
+def test_a_rise_over_a_fall_is_reversed_and_the_same_way_is_not() -> None:
+    assert reversed_figures("SenseTime's shares have risen by 75 % [1].", [FELL]) == ["75%"]
+    assert reversed_figures("Les actions ont chuté de 75 % [1].", [FELL]) == []
+    # Either way somewhere in the passages, or no way at all: nothing is contradicted.
+    both = FELL + " Puis elles ont bondi de 75 % en un mois."
+    assert reversed_figures("The shares rose 75 % [1].", [both]) == []
+    assert reversed_figures("The shares rose 75 % [1].", ["Il détient 75 % du capital."]) == []
+    # A sentence that says no way says nothing to contradict.
+    assert reversed_figures("SenseTime: 75 % [1].", [FELL]) == []
+
+
+def test_the_check_finds_the_reversed_sentence_unsupported() -> None:
+    checked = check("SenseTime's share price has risen by 75 % [1].", [passage(FELL)])
+    [sentence] = checked.sentences
+    assert not sentence.supported
+    assert sentence.missing == ("75% (the passage says it went the other way)",)
+    agreed = check("SenseTime's share price has fallen by 75 % [1].", [passage(FELL)])
+    assert agreed.sentences[0].supported
