@@ -51,7 +51,7 @@ class Budget:
     def describe(self) -> str:
         """One line for ``rag doctor`` and the logs."""
         if self.seconds <= 0:
-            return "off (first_token_budget_s=0): the context is context_sentences sentences"
+            return "off: the context is context_sentences sentences"
         if self.prompt_tps <= 0:
             return (
                 f"{self.seconds:g} s, but the model's prompt speed is unknown: the context "

@@ -33,7 +33,6 @@ from .storage import sha256_file
 from .worker import DEFAULT_ENGINE
 
 if TYPE_CHECKING:
-    from .budget import Budget
     from .generation import LlamaCppGenerator
 
 
@@ -174,7 +173,7 @@ def runtime_checks(settings: Settings, path: Path, here: Machine, engine: str) -
                 f"prompt {measured['prompt_tps']:.0f} tokens/s, writing "
                 f"{measured['decode_tps']:.1f} tokens/s (measured now)"
             )
-            speed.lines.append(f"context budget: {context_budget(settings, generator).describe()}")
+            speed.lines += context_budgets(settings, generator)
         except RagError as exc:
             speed.problems.append(str(exc))
         yield speed
@@ -182,15 +181,21 @@ def runtime_checks(settings: Settings, path: Path, here: Machine, engine: str) -
         generator.close()
 
 
-def context_budget(settings: Settings, generator: LlamaCppGenerator) -> Budget:
-    """The budget answers size their context by on this machine (rag.budget), with the
-    characters per token of the probe's French and English prose."""
+def context_budgets(settings: Settings, generator: LlamaCppGenerator) -> list[str]:
+    """What answers size their context by on this machine (rag.budget), for a question in the
+    documents' language and in another, with the characters per token of the probe's French
+    and English prose."""
     from .budget import Budget
     from .llama import PROBE_TEXT
 
     tps, source = generator.prompt_speed()
     ratio = len(PROBE_TEXT) / max(1, generator.count_tokens(PROBE_TEXT))
-    return Budget(settings.first_token_budget_s, tps, ratio, source)
+    same = Budget(settings.first_token_budget_s, tps, ratio, source)
+    across = Budget(settings.first_token_budget_s_crosslingual, tps, ratio, source)
+    return [
+        f"context budget, question in the documents' language: {same.describe()}",
+        f"context budget, question in another language: {across.describe()}",
+    ]
 
 
 def build_features(system_info: str) -> list[str]:

@@ -88,7 +88,9 @@ class Pipeline:
         self._generator = generator
         self._retriever: Retriever | None = None
         self._sentences: SentenceVectors | None = None
-        self._budget: Budget | None = None
+        # The model's prompt speed, the documents' characters per token, and where the speed
+        # comes from: measured once, for the context's budget.
+        self._reading: tuple[float, float, str] | None = None
         # Whether a document gives the model orders, by its content hash (see set_aside).
         self._set_aside: dict[str, str] = {}
         # The files of the folder the last indexing skipped, with their reasons.
@@ -189,22 +191,25 @@ class Pipeline:
                 self._retriever = Retriever(store, self.embedder)
             return self._retriever
 
-    @property
-    def budget(self) -> Budget:
-        """How much text the model reads for a question on this machine (rag.budget):
-        its prompt speed, measured once, and the documents' characters per token."""
-        if self._budget is None:
-            seconds = self.settings.first_token_budget_s
-            if seconds <= 0:
-                self._budget = Budget(0.0)
-            else:
-                speed, source = self.generator.prompt_speed()
-                count = getattr(self.generator, "count_tokens", None)
-                sample = " ".join(c.text for c in self.retriever.store.chunks[:20])
-                ratio = len(sample) / max(1, count(sample)) if count and sample else None
-                self._budget = Budget(seconds, speed, ratio or DEFAULT_CHARS_PER_TOKEN, source)
-                log.info("context budget: %s", self._budget.describe())
-        return self._budget
+    def budget(self, language: str, candidates: Sequence[Passage]) -> Budget:
+        """How much text the model reads for a question in ``language`` over ``candidates``
+        on this machine (rag.budget): ``first_token_budget_s``, or its cross-lingual value
+        when the passages are in another language, at the model's prompt speed, measured
+        once, and the documents' characters per token."""
+        s = self.settings
+        across = documents_language(candidates) not in (None, language)
+        seconds = s.first_token_budget_s_crosslingual if across else s.first_token_budget_s
+        if seconds <= 0:
+            return Budget(0.0)
+        if self._reading is None:
+            speed, source = self.generator.prompt_speed()
+            count = getattr(self.generator, "count_tokens", None)
+            sample = " ".join(c.text for c in self.retriever.store.chunks[:20])
+            ratio = len(sample) / max(1, count(sample)) if count and sample else None
+            self._reading = speed, ratio or DEFAULT_CHARS_PER_TOKEN, source
+            log.info("prompt speed %.0f tokens/s (%s)", speed, source)
+        speed, ratio, source = self._reading
+        return Budget(seconds, speed, ratio, source)
 
     def warm(self) -> None:
         """Load the models and the index now rather than on the first question. The local
@@ -411,7 +416,20 @@ class Pipeline:
     ) -> list[Passage]:
         """The sentences of ``candidates`` handed to the model, chosen with the Settings:
         ``context_sentences`` per part of the question, then more while the machine's
-        budget allows (:attr:`budget`; ``language`` is the answer's, for the prompt's size).
+        budget allows (:meth:`budget`; ``language`` is the answer's, the question's own by
+        default)."""
+        return self.chosen(question, candidates, cache=cache, stored=stored, language=language)[0]
+
+    def chosen(
+        self,
+        question: str,
+        candidates: list[Passage],
+        *,
+        cache: SentenceVectors | None = None,
+        stored: bool = True,
+        language: str | None = None,
+    ) -> tuple[list[Passage], Budget]:
+        """:meth:`choose`'s passages, and the budget they were chosen under.
         ``cache`` keeps sentence vectors between questions (the pipeline's own by default);
         ``stored=False`` ignores the vectors the index keeps, as an index built without
         them would (bench/run.py compares the two)."""
@@ -420,19 +438,21 @@ class Pipeline:
                 self._sentences = SentenceVectors(self.embedder)
             cache = self._sentences
         s = self.settings
-        fixed = len(self._render("", question, language or detect_language(question)))
+        language = language or detect_language(question)
+        budget = self.budget(language, candidates)
+        fixed = len(self._render("", question, language))
         return focus(
             question,
             candidates,
             self.embedder,
             max_sentences=s.context_sentences,
-            max_chars=self.budget.chars(fixed_chars=fixed) if s.context_sentences else 0,
+            max_chars=budget.chars(fixed_chars=fixed) if s.context_sentences else 0,
             lexical_weight=s.context_lexical_weight,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
             idf=self.retriever.keyword.idf if s.context_lexical_weight else None,
             cache=cache,
             stored=self.retriever.store.sentence_vectors if stored else None,
-        )
+        ), budget
 
     def messages(
         self, question: str, passages: list[Passage], language: str | None = None
@@ -474,8 +494,8 @@ class Pipeline:
         started = time.perf_counter()
         timings = Timings(setup_s=started - setup_started)
         found = self.search(q.text, q.language, timings)  # 2. retrieval
-        passages = self.choose(found.searched, found.candidates, language=q.language)  # 3.
-        self._account(passages, q, timings)
+        passages, budget = self.chosen(found.searched, found.candidates, language=q.language)
+        self._account(passages, budget, q, timings)  # 3. context, and its budget
         timings.retrieval_s = time.perf_counter() - started
         if with_sources:
             yield Sources(q.text, passages)
@@ -614,12 +634,13 @@ class Pipeline:
             refused_by=why,
         )
 
-    def _account(self, passages: list[Passage], q: Question, timings: Timings) -> None:
+    def _account(
+        self, passages: list[Passage], budget: Budget, q: Question, timings: Timings
+    ) -> None:
         """The context's budget and what was chosen under it, into ``timings``."""
-        budget = self.budget
         if budget.on:
             fixed = len(self._render("", q.text, q.language))
-            timings.prompt_tps = budget.prompt_tps
+            timings.budget_s, timings.prompt_tps = budget.seconds, budget.prompt_tps
             timings.budget_tokens = budget.tokens(fixed_chars=fixed)
             context_chars = sum(len(p.chunk.text) for p in passages)
             timings.context_tokens = round(context_chars / budget.chars_per_token)

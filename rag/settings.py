@@ -70,8 +70,18 @@ class Settings:
     context_sentences: int = 3
     # Seconds the model may take to read a question's prompt (passages and question): past
     # context_sentences, sentences are added, best first, while this machine's measured prompt
-    # speed reads them in time (rag/budget.py); 0 keeps context_sentences alone.
+    # speed reads them in time (rag/budget.py); 0 keeps context_sentences alone. Off: with the
+    # 1.5B model more text brought facts and cost answers. Measured at 4 s on a CPU reading
+    # 154 tokens/s (docs/evaluation.md, "Context sized by the machine"): PIAF's tuning half,
+    # French questions 63 -> 49 right of 149; first token p50 2.4 -> 5.5 s.
     first_token_budget_s: float = 0.0
+    # The same, for a question in another language than its passages (an English question over
+    # French documents), where sentences chosen across languages miss the facts more often.
+    # Measured at 4 s, English questions: PIAF tuning 16 -> 23 right of 47, held-out 23 -> 26
+    # of 51 but 7 -> 12 wrong and citation precision 0.90 -> 0.75; held-out 2 5 -> 4 of 15,
+    # precision 1.0 -> 0.48; first token p50 2.2-2.5 -> 4.9-5.7 s. Off: more right answers,
+    # more wrong ones and imprecise citations.
+    first_token_budget_s_crosslingual: float = 0.0
     # Weight of the question's rare words (names, figures) in choosing those sentences,
     # beside the embedding's similarity (rag/context.py, focus). Measured on eval/: the facts
     # of 64 answerable questions of 72 reach the context at 0.3, 61 at 0 (57 with neither this
@@ -168,6 +178,10 @@ class Settings:
             "top_k": (self.top_k >= 1, "give at least 1"),
             "context_sentences": (self.context_sentences >= 0, "give 0 (whole chunks) or more"),
             "first_token_budget_s": (self.first_token_budget_s >= 0, "give 0 (off) or more"),
+            "first_token_budget_s_crosslingual": (
+                self.first_token_budget_s_crosslingual >= 0,
+                "give 0 (off) or more",
+            ),
             "repack": (self.repack in {"auto", "on", "off"}, "use auto, on or off"),
         }
         problems = [

@@ -146,10 +146,11 @@ class Timings:
     translation_s: float = 0.0
     prompt_tokens: int = 0
     answer_tokens: int = 0
-    # The context's budget (rag.budget): the tokens of passages this machine reads within
-    # Settings.first_token_budget_s at its measured prompt speed (0: no budget), and the
-    # tokens of the passages chosen (counted as characters over the measured characters per
-    # token).
+    # The context's budget (rag.budget): its seconds (Settings.first_token_budget_s or its
+    # cross-lingual value), the model's measured prompt speed, the tokens of passages and
+    # question that reads in that time (0: no budget), and the tokens of the passages chosen
+    # (counted as characters over the measured characters per token).
+    budget_s: float = 0.0
     prompt_tps: float = 0.0
     budget_tokens: int = 0
     context_tokens: int = 0

@@ -21,7 +21,7 @@ from rag.generation import Gate, Generator, LlamaCppGenerator, Message, Usage, t
 from rag.pipeline import Pipeline
 from rag.runtime import Machine, Trial, Verdict
 from rag.settings import Settings
-from rag.types import Chunk, Passage
+from rag.types import Chunk, Passage, Timings
 from tests.conftest import FakeEmbedder, FakeGenerator
 
 SENTENCES = [
@@ -96,10 +96,11 @@ def test_a_faster_machine_gets_more_context_and_the_timings_say_so(
         sizes[tps] = chosen_chars(a.passages)
         assert a.timings.prompt_tps == tps
         if tps:
-            assert a.timings.budget_tokens == p.budget.tokens(
-                fixed_chars=len(p._render("", question, "fr"))
-            )
-            assert a.timings.context_tokens == round(sizes[tps] / p.budget.chars_per_token)
+            budget = p.budget("fr", a.passages)
+            assert budget.seconds == a.timings.budget_s == 4.0
+            fixed = len(p._render("", question, "fr"))
+            assert a.timings.budget_tokens == budget.tokens(fixed_chars=fixed)
+            assert a.timings.context_tokens == round(sizes[tps] / budget.chars_per_token)
         else:  # unknown speed: no budget, the fixed context
             assert a.timings.budget_tokens == a.timings.context_tokens == 0
     fixed = Pipeline(
@@ -175,3 +176,23 @@ def test_the_local_model_takes_its_speed_from_the_configuration_chosen_for_this_
     assert g.prompt_speed() == (80.0, "measured when the model loaded")
     g.measure = lambda: {"prompt_tps": 1.0}  # type: ignore[method-assign]
     assert g.prompt_speed()[0] == 80.0
+
+
+@pytest.mark.usefixtures("no_real_models")
+def test_a_question_across_languages_gets_the_cross_lingual_budget(
+    settings: Settings, corpus: Path
+) -> None:
+    def ask(question: str, **budgets: float) -> Timings:
+        s = settings.replace(corpus=corpus, **budgets)
+        p = Pipeline(s, embedder=FakeEmbedder(), generator=TimedGenerator(150.0))
+        return p.answer(question).timings
+
+    french = "Quelle est la capitalisation boursière de SenseTime ?"
+    english = "What is SenseTime's market capitalisation?"
+    across = {"first_token_budget_s_crosslingual": 3.0}
+    assert ask(french, **across).budget_s == 0  # French articles: not across languages
+    assert ask(english, **across).budget_s == 3.0 and ask(english, **across).budget_tokens > 0
+    assert ask(english, first_token_budget_s=2.0).budget_s == 0  # the other knob's question
+    assert ask(french, first_token_budget_s=2.0).budget_s == 2.0
+    # By default neither has a budget: more text cost answers (docs/evaluation.md).
+    assert ask(french).budget_s == ask(english).budget_s == 0

@@ -39,9 +39,18 @@ def test_every_check_reports_on_a_working_model(
     assert found["Configuration"].lines[0].startswith("plain, tried 20")
     assert "both work" in found["Configuration"].lines[0]
     assert found["Speed"].lines[0] == "prompt 100 tokens/s, writing 10.0 tokens/s (measured now)"
-    # The context's budget, at the speed measured when the configurations were tried.
-    budget = Budget(settings.first_token_budget_s, 100.0)
-    assert found["Speed"].lines[1].startswith(f"context budget: {budget.describe()[:20]}")
+    # The context's budgets, at the speed measured when the configurations were tried.
+    same, across = found["Speed"].lines[1:]
+    assert (
+        same
+        == "context budget, question in the documents' language: "
+        + Budget(settings.first_token_budget_s, 100.0).describe()
+    )
+    assert (
+        across
+        == "context budget, question in another language: "
+        + Budget(settings.first_token_budget_s_crosslingual, 100.0).describe()
+    )
     assert "none yet" in found["Index"].lines[0]
     assert found["Readers"].lines[0].startswith("pdf-2 pypdfium2-")
     assert found["Readers"].lines[-1] == "OCR of scanned pages: Tesseract 5.3.0-fra+eng"
@@ -61,8 +70,8 @@ def test_the_doctor_says_how_much_context_this_machines_speed_affords(tmp_path: 
     )
     found = {c.name: c for c in checks(settings, CORPUS, engine=ECHO)}
     line = found["Speed"].lines[1]
-    assert line.startswith("context budget: 2 s to read the prompt at 100 tokens/s"), line
-    assert "about 200 tokens" in line
+    assert line.startswith("context budget, question in the documents' language: 2 s to read")
+    assert "at 100 tokens/s" in line and "about 200 tokens" in line
 
 
 def test_no_ocr_is_a_problem_that_says_how_to_add_it(monkeypatch: pytest.MonkeyPatch) -> None:
