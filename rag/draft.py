@@ -38,7 +38,9 @@ class Draft:
     text: str  # the whole reply, as written
     messages: list[Message]  # the prompt it answers
     gate: Gate  # the refusal gate it was written under
-    shown: bool = False  # whether any of it was streamed to the reader
+    # Whether the answer's stream showed the reader any text: a draft asked for again is not
+    # streamed, and keeps the first draft's (the final Answer replaces what was seen).
+    shown: bool = False
     prompt_tokens: int = 0
     answer_tokens: int = 0
     refusal_probability: float | None = None  # the model's P(marker) at the first token

@@ -571,7 +571,7 @@ class Pipeline:
             text,
             again,
             draft.gate,
-            False,
+            draft.shown,  # the reader saw the first draft stream, not this one
             usage.prompt_tokens,
             usage.completion_tokens,
             usage.marker_probability,
