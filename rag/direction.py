@@ -68,21 +68,20 @@ def _direction(word: str) -> str | None:
 def direction_at(norm: str, start: int, end: int) -> str | None:
     """The direction the nearest word of change in the figure's clause gives the figure at
     ``norm[start:end]`` (normalised text): "up", "down", or None."""
-    left = norm.rfind("\n", 0, start)
-    for m in _CLAUSE.finditer(norm, 0, start):
-        if not norm[m.start() - 1 : m.start()].isdigit():  # "30,6" is one number
-            left = m.start()
-    right_match = next(
-        (m for m in _CLAUSE.finditer(norm, end) if not norm[m.end() : m.end() + 1].isdigit()),
-        None,
-    )
-    right = right_match.start() if right_match else len(norm)
+    bounds = [m.start() for m in _CLAUSE.finditer(norm) if not _inside_number(norm, m.start())]
+    left = max((b for b in bounds if b < start), default=-1)
+    right = min((b for b in bounds if b >= end), default=len(norm))
     before = _WORD.findall(norm[left + 1 : start])[-_BEFORE:]
     after = _WORD.findall(norm[end:right])[:_AFTER]
     for word in [*reversed(before), *after]:
         if found := _direction(word):
             return found
     return None
+
+
+def _inside_number(norm: str, i: int) -> bool:
+    """Whether the punctuation at ``norm[i]`` is a number's ("30,6", "2.4"), not a clause's."""
+    return norm[i - 1 : i].isdigit() and norm[i + 1 : i + 2].isdigit()
 
 
 def reversed_figures(sentence: str, passages: Sequence[str]) -> list[str]:

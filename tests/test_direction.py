@@ -11,7 +11,7 @@ import pytest
 
 from rag.citations import check
 from rag.direction import direction_at, reversed_figures
-from rag.text import normalize
+from rag.text import figure_positions, normalize
 from rag.types import Chunk, Passage
 
 FELL = "Les actions de SenseTime ont plongé de plus de 75 % depuis juin 2022."
@@ -22,22 +22,25 @@ def passage(text: str) -> Passage:
 
 
 @pytest.mark.parametrize(
-    ("text", "way"),
+    ("text", "figure", "way"),
     [
-        ("ont plongé de plus de 75 % depuis juin", "down"),
-        ("a 12 % rise in revenue", "up"),
-        ("le chiffre d'affaires, en hausse de 30,6 milliards", "up"),
-        ("revenue fell 12 %, after rising 5 % in 2023", "down"),  # the nearest word, in clause
-        ("a levé 75 % de ses fonds", None),  # no word of change
-        ("ses bonds de 75 %", None),  # "bonds" is not "bond"
+        ("ont plongé de plus de 75 % depuis juin", "75%", "down"),
+        ("a 12 % rise in revenue", "12%", "up"),
+        ("le chiffre d'affaires, en hausse de 30,6 milliards", "30.6e9", "up"),
+        ("revenue fell 12 %, after rising 5 % in 2023", "12%", "down"),  # the nearest word
+        ("revenue fell 12 %, after rising 5 % in 2023", "5%", "up"),  # in its own clause
+        ("a levé 75 % de ses fonds", "75%", None),  # no word of change
+        ("ses bonds de 75 %", "75%", None),  # "bonds" is not "bond"
+        ("les actions ont bondi en 2021. elles valent 75 % de moins", "75%", None),
+        ("revenue of 2.4 billion, down 3 %", "3%", "down"),  # "2.4" ends no clause
+        ("le chiffre d'affaires a reculé de 3,5 %", "3.5%", "down"),  # nor "3,5"
     ],
 )
 def test_the_direction_of_a_figure_is_the_nearest_word_of_change_in_its_clause(
-    text: str, way: str | None
+    text: str, figure: str, way: str | None
 ) -> None:
     norm = normalize(text)
-    start = next(i for i, c in enumerate(norm) if c.isdigit())
-    end = start + len(norm[start:].split()[0])
+    [(start, end)] = [(s, e) for v, s, e in figure_positions(norm) if v == figure]
     assert direction_at(norm, start, end) == way
 
 
