@@ -7,10 +7,10 @@ assumed: a CPU reading 45 tokens a second keeps the few sentences, one reading 1
 twice as much text, a GPU server the whole retrieved chunks. The figures for this project's
 machines are in docs/evaluation.md ("Context sized by the machine").
 
->>> b = Budget(seconds=4.0, prompt_tps=150.0, chars_per_token=3.0, source="measured")
->>> b.tokens(fixed_chars=300), b.chars(fixed_chars=300)
+>>> b = Budget(seconds=4.0, prompt_tps=150.0, chars_per_token=3.0, fixed_chars=300)
+>>> b.tokens, b.chars
 (500, 1500)
->>> Budget(seconds=4.0, prompt_tps=0.0).chars(fixed_chars=300)
+>>> Budget(seconds=4.0, prompt_tps=0.0, fixed_chars=300).chars
 0
 """
 
@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Characters per token where the model's tokenizer cannot be asked (a server without a
-# tokenize route): what Qwen2.5's tokenizer gives on French news and Wikipedia (3.0-3.4).
-DEFAULT_CHARS_PER_TOKEN = 3.2
+# tokenize route). Qwen2.5's tokenizer, measured: the built-in French news 3.8, PIAF's French
+# Wikipedia articles 3.5, an English sentence 4.5; the lowest, so the budget is not overrun.
+DEFAULT_CHARS_PER_TOKEN = 3.5
 
 
 @dataclass(frozen=True)
@@ -31,22 +32,24 @@ class Budget:
     prompt_tps: float = 0.0  # the model's prompt speed, tokens a second; 0 when unknown
     chars_per_token: float = DEFAULT_CHARS_PER_TOKEN  # the documents' text, as it tokenizes
     source: str = ""  # where prompt_tps comes from, in words
+    fixed_chars: int = 0  # the rest of the question's prompt: its instructions, the question
 
     @property
     def on(self) -> bool:
         return self.seconds > 0 and self.prompt_tps > 0
 
-    def tokens(self, *, fixed_chars: int) -> int:
-        """Tokens of passages that fit, besides ``fixed_chars`` of the rest of the question's
-        prompt (its instructions and the question)."""
+    @property
+    def tokens(self) -> int:
+        """Tokens of passages that fit beside the rest of the prompt; 0 when off."""
         if not self.on:
             return 0
-        fixed = fixed_chars / self.chars_per_token
+        fixed = self.fixed_chars / self.chars_per_token
         return max(0, int(self.seconds * self.prompt_tps - fixed))
 
-    def chars(self, *, fixed_chars: int) -> int:
+    @property
+    def chars(self) -> int:
         """The same, in characters of the documents' text."""
-        return int(self.tokens(fixed_chars=fixed_chars) * self.chars_per_token)
+        return int(self.tokens * self.chars_per_token)
 
     def describe(self) -> str:
         """One line for ``rag doctor`` and the logs."""

@@ -191,12 +191,14 @@ class Pipeline:
                 self._retriever = Retriever(store, self.embedder)
             return self._retriever
 
-    def budget(self, language: str, candidates: Sequence[Passage]) -> Budget:
-        """How much text the model reads for a question in ``language`` over ``candidates``
-        on this machine (rag.budget): ``first_token_budget_s``, or its cross-lingual value
-        when the passages are in another language, at the model's prompt speed, measured
-        once, and the documents' characters per token."""
+    def budget(self, question: str, language: str, candidates: Sequence[Passage]) -> Budget:
+        """How much text the model reads for ``question``, in ``language``, over
+        ``candidates`` on this machine (rag.budget): ``first_token_budget_s``, or its
+        cross-lingual value when the passages are in another language, at the model's prompt
+        speed and the documents' characters per token, both measured once."""
         s = self.settings
+        if s.first_token_budget_s <= 0 and s.first_token_budget_s_crosslingual <= 0:
+            return Budget(0.0)  # the default: nothing to work out on each question
         across = documents_language(candidates) not in (None, language)
         seconds = s.first_token_budget_s_crosslingual if across else s.first_token_budget_s
         if seconds <= 0:
@@ -209,7 +211,8 @@ class Pipeline:
             self._reading = speed, ratio or DEFAULT_CHARS_PER_TOKEN, source
             log.info("prompt speed %.0f tokens/s (%s)", speed, source)
         speed, ratio, source = self._reading
-        return Budget(seconds, speed, ratio, source)
+        fixed = len(self._render("", question, language))
+        return Budget(seconds, speed, ratio, source, fixed)
 
     def warm(self) -> None:
         """Load the models and the index now rather than on the first question. The local
@@ -412,24 +415,11 @@ class Pipeline:
         *,
         cache: SentenceVectors | None = None,
         stored: bool = True,
-        language: str | None = None,
+        budget: Budget | None = None,
     ) -> list[Passage]:
         """The sentences of ``candidates`` handed to the model, chosen with the Settings:
-        ``context_sentences`` per part of the question, then more while the machine's
-        budget allows (:meth:`budget`; ``language`` is the answer's, the question's own by
-        default)."""
-        return self.chosen(question, candidates, cache=cache, stored=stored, language=language)[0]
-
-    def chosen(
-        self,
-        question: str,
-        candidates: list[Passage],
-        *,
-        cache: SentenceVectors | None = None,
-        stored: bool = True,
-        language: str | None = None,
-    ) -> tuple[list[Passage], Budget]:
-        """:meth:`choose`'s passages, and the budget they were chosen under.
+        ``context_sentences`` per part of the question, then more while ``budget`` allows
+        (:meth:`budget` for the question's own language by default).
         ``cache`` keeps sentence vectors between questions (the pipeline's own by default);
         ``stored=False`` ignores the vectors the index keeps, as an index built without
         them would (bench/run.py compares the two)."""
@@ -438,21 +428,19 @@ class Pipeline:
                 self._sentences = SentenceVectors(self.embedder)
             cache = self._sentences
         s = self.settings
-        language = language or detect_language(question)
-        budget = self.budget(language, candidates)
-        fixed = len(self._render("", question, language))
+        budget = budget or self.budget(question, detect_language(question), candidates)
         return focus(
             question,
             candidates,
             self.embedder,
             max_sentences=s.context_sentences,
-            max_chars=budget.chars(fixed_chars=fixed) if s.context_sentences else 0,
+            max_chars=budget.chars if s.context_sentences else 0,
             lexical_weight=s.context_lexical_weight,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
             idf=self.retriever.keyword.idf if s.context_lexical_weight else None,
             cache=cache,
             stored=self.retriever.store.sentence_vectors if stored else None,
-        ), budget
+        )
 
     def messages(
         self, question: str, passages: list[Passage], language: str | None = None
@@ -494,8 +482,9 @@ class Pipeline:
         started = time.perf_counter()
         timings = Timings(setup_s=started - setup_started)
         found = self.search(q.text, q.language, timings)  # 2. retrieval
-        passages, budget = self.chosen(found.searched, found.candidates, language=q.language)
-        self._account(passages, budget, q, timings)  # 3. context, and its budget
+        budget = self.budget(found.searched, q.language, found.candidates)  # 3. context,
+        passages = self.choose(found.searched, found.candidates, budget=budget)  # its budget
+        _account(passages, budget, timings)
         timings.retrieval_s = time.perf_counter() - started
         if with_sources:
             yield Sources(q.text, passages)
@@ -634,17 +623,6 @@ class Pipeline:
             refused_by=why,
         )
 
-    def _account(
-        self, passages: list[Passage], budget: Budget, q: Question, timings: Timings
-    ) -> None:
-        """The context's budget and what was chosen under it, into ``timings``."""
-        if budget.on:
-            fixed = len(self._render("", q.text, q.language))
-            timings.budget_s, timings.prompt_tps = budget.seconds, budget.prompt_tps
-            timings.budget_tokens = budget.tokens(fixed_chars=fixed)
-            context_chars = sum(len(p.chunk.text) for p in passages)
-            timings.context_tokens = round(context_chars / budget.chars_per_token)
-
     def _generate(self, messages: list[dict[str, str]], gate: Gate) -> Iterator[str]:
         """The model's reply to ``messages``, piece by piece, with the Settings' sampling."""
         s = self.settings
@@ -655,6 +633,15 @@ class Pipeline:
             seed=s.seed,
             gate=gate,
         )
+
+
+def _account(passages: list[Passage], budget: Budget, timings: Timings) -> None:
+    """The context's budget, and what was chosen under it, into ``timings``."""
+    if budget.on:
+        timings.budget_s, timings.prompt_tps = budget.seconds, budget.prompt_tps
+        timings.budget_tokens = budget.tokens
+        chars = sum(len(p.chunk.text) for p in passages)
+        timings.context_tokens = round(chars / budget.chars_per_token)
 
 
 @functools.lru_cache(maxsize=64)

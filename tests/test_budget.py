@@ -9,7 +9,7 @@ retrieved chunks; ``Answer.timings`` says which budget was used and how much was
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from rag.budget import Budget
 from rag.context import focus
 from rag.errors import SettingsError
-from rag.generation import Gate, Generator, LlamaCppGenerator, Message, Usage, timed_prompt_speed
+from rag.generation import Generator, LlamaCppGenerator, timed_prompt_speed
 from rag.pipeline import Pipeline
 from rag.runtime import Machine, Trial, Verdict
 from rag.settings import Settings
@@ -45,12 +45,12 @@ def chosen_chars(kept: list[Passage]) -> int:
 
 
 def test_the_budget_in_tokens_and_characters() -> None:
-    b = Budget(seconds=2.0, prompt_tps=100.0, chars_per_token=4.0, source="test")
+    b = Budget(seconds=2.0, prompt_tps=100.0, chars_per_token=4.0, fixed_chars=400)
     assert b.on
     # 200 tokens in 2 s; the question and instructions (400 characters) take 100 of them.
-    assert b.tokens(fixed_chars=400) == 100 and b.chars(fixed_chars=400) == 400
-    assert b.tokens(fixed_chars=10_000) == 0  # never negative
-    assert not Budget(0.0, 100.0).on and Budget(0.0, 100.0).chars(fixed_chars=0) == 0
+    assert b.tokens == 100 and b.chars == 400
+    assert replace(b, fixed_chars=10_000).tokens == 0  # never negative
+    assert not Budget(0.0, 100.0).on and Budget(0.0, 100.0).chars == 0
     assert not Budget(4.0, 0.0).on and "unknown" in Budget(4.0, 0.0).describe()
     assert "100 tokens/s" in b.describe() and "off" in Budget(0.0).describe()
 
@@ -96,10 +96,10 @@ def test_a_faster_machine_gets_more_context_and_the_timings_say_so(
         sizes[tps] = chosen_chars(a.passages)
         assert a.timings.prompt_tps == tps
         if tps:
-            budget = p.budget("fr", a.passages)
+            budget = p.budget(question, "fr", a.passages)
             assert budget.seconds == a.timings.budget_s == 4.0
-            fixed = len(p._render("", question, "fr"))
-            assert a.timings.budget_tokens == budget.tokens(fixed_chars=fixed)
+            assert budget.fixed_chars == len(p._render("", question, "fr"))
+            assert a.timings.budget_tokens == budget.tokens > 0
             assert a.timings.context_tokens == round(sizes[tps] / budget.chars_per_token)
         else:  # unknown speed: no budget, the fixed context
             assert a.timings.budget_tokens == a.timings.context_tokens == 0
@@ -127,28 +127,9 @@ def test_the_base_generator_does_not_know_its_speed() -> None:
     assert speed == 0.0 and "does not measure" in why
 
 
-class SlowReader(Generator):
-    """Reads prompts at 1,000 tokens a second, counting a token per word."""
-
-    name = "fake:slow-reader"
-
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        max_tokens: int = 320,
-        temperature: float = 0.0,
-        seed: int = 0,
-        gate: Gate | None = None,
-    ) -> Iterator[str]:
-        words = len(messages[-1]["content"].split())
-        time.sleep(words / 1000)
-        self.usage = Usage(prompt_tokens=words, completion_tokens=1)
-        yield "S"
-
-
 def test_a_servers_speed_is_timed_on_a_prompt() -> None:
-    reader = SlowReader()
+    # Reads prompts at 1,000 tokens a second, a token a word (FakeGenerator counts words).
+    reader = FakeGenerator(lambda prompt: time.sleep(len(prompt.split()) / 1000) or "S")
     speed, why = timed_prompt_speed(reader)
     assert 500 < speed <= 1000 and "measured" in why
 
