@@ -217,6 +217,8 @@ def index_check(settings: Settings, corpus: Path) -> Check:
     from .pipeline import Pipeline
 
     check = Check("Index")
+    if settings.index_url:
+        return collection_check(settings.index_url, check)
     folder = Pipeline(settings.replace(corpus=corpus)).index_dir
     try:
         store = load_index(folder)
@@ -230,5 +232,25 @@ def index_check(settings: Settings, corpus: Path) -> Check:
     check.lines += [
         f"{folder}: {len(store.documents)} documents, {len(store.chunks)} chunks of {corpus}",
         f"embedder {m.get('embedder')}, {m.get('structure')} search; every file checked",
+    ]
+    return check
+
+
+def collection_check(url: str, check: Check) -> Check:
+    """The shared collection at ``url`` (rag.postgres): reachable, and what it holds."""
+    from .postgres import open_collection, redact
+
+    try:
+        store = open_collection(url)
+        m = store.manifest if store is not None else {}
+    except RagError as exc:
+        check.problems.append(str(exc))
+        return check
+    if store is None:
+        check.lines.append(f"{redact(url)}: empty (the first question indexes the corpus)")
+        return check
+    check.lines += [
+        f"{redact(url)}: {len(store.documents)} documents, {m.get('chunks')} chunks",
+        f"embedder {m.get('embedder')}, {m.get('structure')} search (pgvector)",
     ]
     return check

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -220,6 +220,25 @@ class IndexStats:
         return bool(self.added or self.updated or self.removed or self.retitled or self.rebuilt)
 
 
+class Index(Protocol):
+    """What retrieval and the pipeline read of an index, whatever keeps it: :class:`Store`
+    (FAISS and BM25 files in a folder, the default) or :class:`rag.postgres.PgStore`."""
+
+    @property
+    def manifest(self) -> dict[str, Any]: ...
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]: ...
+    def __len__(self) -> int: ...
+    def document_meta(self, doc_id: str) -> dict[str, Any] | None: ...
+    def document_chunks(self, doc_id: str) -> list[Chunk]: ...
+    def sample(self, n: int) -> list[Chunk]: ...
+    def search(self, query_vector: np.ndarray, k: int) -> list[Passage]: ...
+    def keyword_search(self, query: str, k: int) -> list[Passage]: ...
+    def idf(self, token: str) -> float: ...
+    def order_in(self, chunk: Chunk) -> str | None: ...
+    def sentence_vectors(self, chunk: Chunk) -> np.ndarray | None: ...
+
+
 @dataclass
 class Store:
     """A loaded index: chunks, their vectors, and the manifest they came with."""
@@ -256,9 +275,25 @@ class Store:
             if i >= 0
         ]
 
+    def keyword_search(self, query: str, k: int) -> list[Passage]:
+        return self.keywords.search(query, k)
+
+    def idf(self, token: str) -> float:
+        return self.keywords.idf(token)
+
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         return self.manifest["documents"]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def document_meta(self, doc_id: str) -> dict[str, Any] | None:
+        return self.documents.get(doc_id)
+
+    def sample(self, n: int) -> list[Chunk]:
+        """The first ``n`` chunks (to measure the documents' characters per token)."""
+        return self.chunks[:n]
 
     @functools.cached_property
     def _rows(self) -> dict[str, int]:
@@ -450,8 +485,8 @@ def update_index(
             [c.text[s:e] for s, e in sentence_units(c)] if sentences else [] for c in fresh
         ]
         unit_texts = [t for texts in fresh_units for t in texts]
-        progress = _Progress(len(fresh) + len(unit_texts), on_progress)
-        fresh_vectors = _embed(embedder, [c.text for c in fresh], progress)
+        progress = Progress(len(fresh) + len(unit_texts), on_progress)
+        fresh_vectors = embed_texts(embedder, [c.text for c in fresh], progress)
         units = None
         if sentences:
             empty = UnitVectors(np.zeros((0, embedder.dim), np.float32), np.zeros(1, np.int64))
@@ -459,7 +494,7 @@ def update_index(
             if old is not None and len(keep_rows) < len(old.chunks):
                 base = base.keep(keep_rows)
             units = base.extend(
-                _embed(embedder, unit_texts, progress), [len(t) for t in fresh_units]
+                embed_texts(embedder, unit_texts, progress), [len(t) for t in fresh_units]
             )
         chunks = keep_chunks + fresh
         index = VectorIndex.for_size(embedder.dim, len(chunks), approximate_above=approximate_above)
@@ -472,7 +507,7 @@ def update_index(
             elif keep_rows:
                 index.add(old.vectors.vectors()[keep_rows])
         index.add(fresh_vectors)
-        documents_meta = {d.id: _document_meta(d) for d in documents}
+        documents_meta = {d.id: document_meta(d) for d in documents}
         meta = {**config, "structure": index.structure, "documents": documents_meta}
         orders = _screen(chunks, old, keep_rows)
         store = _write_version(folder, chunks, index, meta, orders, units)
@@ -482,7 +517,7 @@ def update_index(
         return store, stats
 
 
-class _Progress:
+class Progress:
     """Counts texts embedded across the calls of one update, for ``on_progress``."""
 
     def __init__(self, total: int, report: Callable[[int, int], None] | None) -> None:
@@ -494,7 +529,7 @@ class _Progress:
             self.report(self.done, self.total)
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: _Progress) -> np.ndarray:
+def embed_texts(embedder: Embedder, texts: list[str], progress: Progress) -> np.ndarray:
     parts = []
     for i in range(0, len(texts), EMBED_BATCH):
         batch = texts[i : i + EMBED_BATCH]
@@ -520,7 +555,7 @@ def _screen(chunks: Sequence[Chunk], old: Store | None, kept: Sequence[int]) -> 
     return {row: sentence for row, sentence in screened.items() if sentence}
 
 
-def _document_meta(doc: Document) -> dict[str, Any]:
+def document_meta(doc: Document) -> dict[str, Any]:
     """What the manifest records of a document: enough to list it and to tell if it changed
     (its bytes, or the reader that read it)."""
     meta: dict[str, Any] = {"sha256": doc.sha256, "title": doc.title, "source": doc.source}

@@ -31,7 +31,7 @@ from .endpoints import Endpoint
 from .errors import CorpusError
 from .final import final_answer
 from .generation import Gate, Generator, generator_from_spec
-from .index import IndexStats, Store, update_index
+from .index import Index, IndexStats, update_index
 from .prompts import load_examples, load_prompt
 from .question import Question, clean_question, understand
 from .refusals import REFUSAL_MARKER, REFUSALS
@@ -206,7 +206,7 @@ class Pipeline:
         if self._reading is None:
             speed, source = self.generator.prompt_speed()
             count = getattr(self.generator, "count_tokens", None)
-            sample = " ".join(c.text for c in self.retriever.store.chunks[:20])
+            sample = " ".join(c.text for c in self.retriever.store.sample(20))
             ratio = len(sample) / max(1, count(sample)) if count and sample else None
             self._reading = speed, ratio or DEFAULT_CHARS_PER_TOKEN, source
             log.info("prompt speed %.0f tokens/s (%s)", speed, source)
@@ -234,24 +234,31 @@ class Pipeline:
 
     def _update(
         self, on_progress: Callable[[int, int], None] | None = None
-    ) -> tuple[Store, IndexStats]:
+    ) -> tuple[Index, IndexStats]:
         found = read_folder(self.corpus, cache=self.texts_dir)
         if not found.documents:
             raise CorpusError(
                 f"{self.corpus} holds no readable document (.txt, .md, .pdf, .docx, .html, "
                 ".epub)" + "".join(f"\n- {s.path}: {s.reason}" for s in found.skipped[:10])
             )
-        store, stats = update_index(
-            self.index_dir,
+        s = self.settings
+        update: Callable[..., tuple[Index, IndexStats]]
+        if s.index_url:
+            from .postgres import update_collection  # psycopg only for those who use it
+
+            update = functools.partial(update_collection, s.index_url, folder=self.corpus)
+        else:
+            update = functools.partial(update_index, self.index_dir)
+        store, stats = update(
             found.documents,
             self.embedder,
-            chunk_size=self.settings.chunk_size,
-            chunk_overlap=self.settings.chunk_overlap,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
             on_progress=on_progress,
-            approximate_above=self.settings.approximate_above,
-            sentences=self.settings.index_sentences,
+            approximate_above=s.approximate_above,
+            sentences=s.index_sentences,
         )
-        if not store.chunks:
+        if not len(store):
             raise CorpusError(f"No text to index in {self.corpus}: add documents with text")
         stats.skipped = found.skipped
         self.skipped = found.skipped
@@ -284,7 +291,7 @@ class Pipeline:
         pages are short, while a long report that quotes one order is news about it, and
         only the chunks that give orders are left out of it."""
         store = self.retriever.store
-        key = f"{doc_id}\0{store.documents.get(doc_id, {}).get('sha256', '')}"
+        key = f"{doc_id}\0{(store.document_meta(doc_id) or {}).get('sha256', '')}"
         if key not in self._set_aside:
             chunks = store.document_chunks(doc_id)
             whole = len(chunks) <= _WHOLE_DOCUMENT_CHUNKS
@@ -295,7 +302,7 @@ class Pipeline:
     def document(self, doc_id: str) -> Document | None:
         """An indexed document as its chunks' offsets count, with its pages or sections; None
         when its file is gone or no longer the one indexed."""
-        meta = self.retriever.store.documents.get(doc_id)
+        meta = self.retriever.store.document_meta(doc_id)
         if not meta:
             return None
         return _read_document(meta["source"], meta.get("sha256", ""), self.texts_dir)
@@ -325,8 +332,8 @@ class Pipeline:
                 citation.text,
                 after + ("…" if b < part.end else ""),
             )
-        for chunk in self.retriever.store.chunks:
-            if chunk.doc_id == citation.doc_id and chunk.start <= citation.start < chunk.end:
+        for chunk in self.retriever.store.document_chunks(citation.doc_id):
+            if chunk.start <= citation.start < chunk.end:
                 a = citation.start - chunk.start
                 b = min(citation.end, chunk.end) - chunk.start
                 return chunk.text[:a], chunk.text[a:b], chunk.text[b:]
@@ -437,7 +444,7 @@ class Pipeline:
             max_chars=budget.chars if s.context_sentences else 0,
             lexical_weight=s.context_lexical_weight,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
-            idf=self.retriever.keyword.idf if s.context_lexical_weight else None,
+            idf=self.retriever.store.idf if s.context_lexical_weight else None,
             cache=cache,
             stored=self.retriever.store.sentence_vectors if stored else None,
         )

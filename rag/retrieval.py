@@ -20,8 +20,7 @@ from dataclasses import replace
 
 from .embeddings import Embedder
 from .errors import RagError
-from .index import Store
-from .keywords import KeywordIndex
+from .index import Index
 from .settings import RETRIEVAL_MODES as MODES
 from .types import Chunk, Passage
 
@@ -48,14 +47,9 @@ class Retriever:
     ['000_77984f51074b5574.txt', '001_91fa1b76b8366164.txt']
     """
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Index, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
-
-    @property
-    def keyword(self) -> KeywordIndex:
-        """The store's BM25 index: saved with it, or built at the first keyword search."""
-        return self.store.keywords
 
     def search(
         self,
@@ -72,13 +66,13 @@ class Retriever:
         if mode not in MODES:
             raise RagError(f"Unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
         if mode == "keyword":
-            return _first(lambda n: self.keyword.search(question, n), k, skip)
+            return _first(lambda n: self.store.keyword_search(question, n), k, skip)
         n = max(k, candidates)
         vector = self.embedder.embed_queries([question])[0]
         dense = _first(lambda m: self.store.search(vector, m), n, skip)
         if mode == "dense":
             return dense[:k]
-        return fuse([dense, _first(lambda m: self.keyword.search(question, m), n, skip)], k)
+        return fuse([dense, _first(lambda m: self.store.keyword_search(question, m), n, skip)], k)
 
 
 def _first(

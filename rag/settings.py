@@ -55,6 +55,11 @@ class Settings:
     # runs (200k would reach it), and the graph's build (10-13 s at 100k, 150-240 s at 1M) is
     # only paid by collections that need it.
     approximate_above: int = 100_000
+    # Where the index lives: "" for FAISS and BM25 files under home (one index per corpus
+    # folder), or a PostgreSQL URL with pgvector, "postgresql://user@host/db#collection", for
+    # a collection several servers share (rag/postgres.py; the part after # names it, "rag"
+    # by default). The password is better in PGPASSWORD or ~/.pgpass than in the URL.
+    index_url: str = ""
 
     # Retrieval: "hybrid" (dense + BM25, reciprocal rank fusion), "dense" or "keyword".
     retrieval: str = "hybrid"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from rag.generation import Gate, Generator, Message, Usage
 from rag.keywords import tokenize
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from tests.postgres_server import free_port  # noqa: F401 - tests import it from here
 
 CORPUS = Path(__file__).resolve().parent.parent / "rag" / "corpus"
 
@@ -97,13 +97,6 @@ class FakeGenerator(Generator):
             marker_probability=self.marker_probability if gate else None,
         )
         yield from pieces
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on, for a server a test starts."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -145,3 +145,28 @@ def test_piaf_subset_meets_its_floors(real_pipeline: Pipeline) -> None:
     questions = [q for q in load_questions(PIAF / "tuning.jsonl") if q.id in PIAF_SUBSET]
     assert len(questions) == len(PIAF_SUBSET)
     assert_floors(run(pipeline, questions, k=5), PIAF_FLOORS, PIAF_CEILINGS)
+
+
+def test_the_subset_over_a_postgres_collection_finds_the_same_facts(
+    real_pipeline: Pipeline, text_results: list[Result], tmp_path: Path
+) -> None:
+    """The index in PostgreSQL with pgvector (rag/postgres.py), on a server on loopback: every
+    fact the FAISS index's top passages hold is in its top passages too, and the subset meets
+    the same floors."""
+    pytest.importorskip("pgserver", reason="the test extra installs pgserver")
+    from tests.postgres_server import PostgresServer
+
+    with PostgresServer(tmp_path / "pg") as url:
+        pipeline = Pipeline(
+            real_pipeline.settings.replace(index_url=f"{url}#subset"),
+            embedder=real_pipeline.embedder,
+            generator=real_pipeline.generator,
+        )
+        results = run(pipeline, [r.question for r in text_results], k=5)
+    lost = [
+        t.question.id
+        for t, r in zip(text_results, results, strict=True)
+        if t.in_top_k and not r.in_top_k
+    ]
+    assert not lost, lost
+    assert_floors(results)

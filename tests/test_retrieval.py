@@ -119,7 +119,7 @@ def test_chunks_left_out_move_no_other_in_the_fusion() -> None:
     a, b, y = chunk("a"), chunk("b"), chunk("y")
     hostile = [Chunk(f"h#{i}", "h", "/h", "H", "x", 0, 1) for i in range(30)]
     store = Ranking([a, *hostile, b, y])
-    store.keywords = Ranking([b, y, a])  # type: ignore[attr-defined]
+    store.keyword_search = Ranking([b, y, a]).search  # type: ignore[attr-defined]
     retriever = Retriever(store, FakeEmbedder())  # type: ignore[arg-type]
     kept = retriever.search("q", k=3, candidates=40, skip=lambda c: c.doc_id == "h")
     assert [p.chunk.id for p in kept] == ["b", "a", "y"]
