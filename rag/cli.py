@@ -78,11 +78,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     _remembered_corpus_file().parent.mkdir(parents=True, exist_ok=True)
     _remembered_corpus_file().write_text(str(corpus or ""), encoding="utf-8")
     where = corpus or "the built-in articles"
-    print(
-        f"Indexed {where}: {stats.chunks} chunks from "
-        f"{len(stats.added) + len(stats.updated) + len(stats.unchanged)} documents "
-        f"in {stats.seconds:.1f} s"
-    )
+    documents = len(stats.added) + len(stats.updated) + len(stats.unchanged)
+    if settings.index_url:  # a shared collection: its chunks are every folder's
+        from .postgres import redact
+
+        print(
+            f"Indexed {where} ({documents} documents) into {redact(settings.index_url)}, "
+            f"which holds {stats.chunks} chunks, in {stats.seconds:.1f} s"
+        )
+    else:
+        print(
+            f"Indexed {where}: {stats.chunks} chunks from {documents} documents "
+            f"in {stats.seconds:.1f} s"
+        )
     for label, ids in (
         ("added", stats.added),
         ("updated", stats.updated),

@@ -100,6 +100,7 @@ class PgStore:
         self.dsn, self.schema = collection_of(url)
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._recent_lock = threading.Lock()
         self._recent: OrderedDict[str, tuple[Chunk, np.ndarray | None, str | None]] = OrderedDict()
 
     # -- the connection ------------------------------------------------------------------
@@ -249,10 +250,11 @@ class PgStore:
 
     def _remember(self, row: Sequence[Any]) -> Chunk:
         chunk, units, order = self._unpack(row)
-        self._recent[chunk.id] = (chunk, units, order)
-        self._recent.move_to_end(chunk.id)
-        while len(self._recent) > _CACHE:
-            self._recent.popitem(last=False)
+        with self._recent_lock:  # the chat answers several questions at once
+            self._recent[chunk.id] = (chunk, units, order)
+            self._recent.move_to_end(chunk.id)
+            while len(self._recent) > _CACHE:
+                self._recent.popitem(last=False)
         return chunk
 
     def _unpack(self, row: Sequence[Any]) -> tuple[Chunk, np.ndarray | None, str | None]:
