@@ -81,6 +81,12 @@ def collection_of(url: str) -> tuple[str, str]:
     >>> collection_of("postgresql://localhost/news#desk_2")
     ('postgresql://localhost/news', 'desk_2')
     """
+    if not is_database(url):
+        raise IndexStoreError(
+            f"index_url {redact(url)!r} is not a PostgreSQL URL: write it "
+            "postgresql://user@host:5432/database#collection, or leave it empty for the "
+            "local index"
+        )
     base, _, name = url.partition("#")
     name = name or "rag"
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):

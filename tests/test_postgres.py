@@ -167,9 +167,12 @@ def test_an_unreachable_collection_names_its_url(tmp_path: Path, corpus: Path) -
     assert {p.name: p.read_bytes() for p in corpus.iterdir()} == files
 
 
-def test_a_bad_collection_name_is_refused() -> None:
+def test_a_bad_collection_name_or_url_is_refused() -> None:
     with pytest.raises(IndexStoreError, match="lower-case"):
         open_collection("postgresql://localhost/db#Drop Table")
+    with pytest.raises(IndexStoreError, match="not a PostgreSQL URL") as caught:
+        open_collection("mysql://ann:s3cret@localhost/db")
+    assert "s3cret" not in str(caught.value)
 
 
 def test_two_servers_share_one_collection(url: str, tmp_path: Path, corpus: Path) -> None:
