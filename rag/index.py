@@ -219,6 +219,18 @@ class IndexStats:
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed or self.retitled or self.rebuilt)
 
+    def sort(self, doc: Document, before: dict[str, Any] | None) -> bool:
+        """File ``doc`` as added, updated or unchanged (and retitled) against what the index
+        recorded of it, ``before``; True when it must be chunked and embedded. The same bytes
+        read by the same reader are unchanged: a new reader re-reads only its files."""
+        if before and (before["sha256"], before.get("reader", "")) == (doc.sha256, doc.reader):
+            self.unchanged.append(doc.id)
+            if before.get("title") != doc.title:
+                self.retitled.append(doc.id)
+            return False
+        (self.updated if before else self.added).append(doc.id)
+        return True
+
 
 class Index(Protocol):
     """What retrieval and the pipeline read of an index, whatever keeps it: :class:`Store`
@@ -422,13 +434,7 @@ def update_index(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexStoreError(f"Could not create the index folder {folder} ({exc})") from exc
-    config = {
-        "embedder": embedder.name,
-        "dim": embedder.dim,
-        "chunk_size": chunk_size,
-        "chunk_overlap": chunk_overlap,
-        "sentences": SENTENCE_RULES if sentences else None,
-    }
+    config = index_config(embedder, chunk_size, chunk_overlap, sentences)
     stats = IndexStats()
     with _lock(folder):
         try:
@@ -457,15 +463,8 @@ def update_index(
         fresh: list[Chunk] = []
         titles = {d.id: d.title for d in documents}
         for doc in documents:
-            before = old_docs.get(doc.id)
-            # The same bytes read by the same reader: a new reader re-reads only its files.
-            if before and (before["sha256"], before.get("reader", "")) == (doc.sha256, doc.reader):
-                stats.unchanged.append(doc.id)
-                if before.get("title") != doc.title:
-                    stats.retitled.append(doc.id)
-                continue
-            (stats.updated if before else stats.added).append(doc.id)
-            fresh.extend(chunk_document(doc, size=chunk_size, overlap=chunk_overlap))
+            if stats.sort(doc, old_docs.get(doc.id)):
+                fresh.extend(chunk_document(doc, size=chunk_size, overlap=chunk_overlap))
         if old is not None:
             unchanged = set(stats.unchanged)
             for row, chunk in enumerate(old.chunks):
@@ -515,6 +514,20 @@ def update_index(
         stats.embedded_sentences = len(unit_texts)
         stats.seconds = time.perf_counter() - started
         return store, stats
+
+
+def index_config(
+    embedder: Embedder, chunk_size: int, chunk_overlap: int, sentences: bool
+) -> dict[str, Any]:
+    """What an index records of the settings it was built with: another value of any of
+    them means other vectors or other chunks."""
+    return {
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "chunk_size": chunk_size,
+        "chunk_overlap": chunk_overlap,
+        "sentences": SENTENCE_RULES if sentences else None,
+    }
 
 
 class Progress:

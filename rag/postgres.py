@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import SENTENCE_RULES, chunk_document, sentence_units
+from .chunking import chunk_document, sentence_units
 from .embeddings import Embedder
 from .errors import IndexStoreError
-from .index import IndexStats, Progress, document_meta, embed_texts
+from .index import IndexStats, Progress, document_meta, embed_texts, index_config
 from .keywords import RULES as KEYWORD_RULES
 from .keywords import tokenize
 from .screening import RULES as SCREENING_RULES
@@ -190,10 +190,10 @@ class PgStore:
         if not tokens:
             return []
         with self.cursor() as cur:
-            weights = self._idf(cur, tokens)
+            n, total = _totals(cur)
+            weights = self._idf(cur, tokens, n)
             if not weights:
                 return []
-            n, total = _totals(cur)
             cur.execute(
                 "WITH q(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])), "
                 "best AS (SELECT t.row, sum(q.idf * t.tf / (t.tf + %s * (1 - %s + %s * "
@@ -217,30 +217,34 @@ class PgStore:
     def idf(self, token: str) -> float:
         """How rare ``token`` is among the chunks, BM25's way (rag.keywords.KeywordIndex.idf)."""
         with self.cursor() as cur:
-            return self._idf(cur, [token]).get(token, 0.0)
+            return self._idf(cur, [token], _totals(cur)[0]).get(token, 0.0)
 
     def order_in(self, chunk: Chunk) -> str | None:
-        """The sentence of ``chunk`` that gives the model orders, as the index screened it."""
-        seen = self._recent.get(chunk.id)
-        if seen is None or seen[0] != chunk:
-            rows = self._rows("chunk_id = %s", (chunk.id,))
-            seen = rows[0] if rows and rows[0][0] == chunk else None
+        """The sentence of ``chunk`` that gives the model orders, as the index screened it
+        (screened now for a chunk the collection no longer holds as it is)."""
+        seen = self._stored(chunk)
         return seen[2] if seen is not None else first_order(chunk)
 
     def sentence_vectors(self, chunk: Chunk) -> np.ndarray | None:
+        seen = self._stored(chunk)
+        return seen[1] if seen is not None else None
+
+    def _stored(self, chunk: Chunk) -> tuple[Chunk, np.ndarray | None, str | None] | None:
+        """``chunk``'s row as a search just read it, or as the collection holds it now; None
+        when the collection does not hold this chunk (gone, or changed since)."""
         seen = self._recent.get(chunk.id)
         if seen is None or seen[0] != chunk:
             rows = self._rows("chunk_id = %s", (chunk.id,))
             seen = rows[0] if rows and rows[0][0] == chunk else None
-        return seen[1] if seen is not None else None
+        return seen
 
     # -- helpers -------------------------------------------------------------------------
-    def _idf(self, cur: Any, tokens: Sequence[str]) -> dict[str, float]:
+    def _idf(self, cur: Any, tokens: Sequence[str], n: int) -> dict[str, float]:
+        """BM25's idf of each of ``tokens`` that some of the ``n`` chunks hold."""
         cur.execute(
             "SELECT term, df FROM vocabulary WHERE term = ANY(%s) AND df > 0", (list(tokens),)
         )
         df = dict(cur.fetchall())
-        n, _ = _totals(cur)
         return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
 
     def _chunks(self, where: str, args: tuple[Any, ...]) -> list[Chunk]:
@@ -356,13 +360,7 @@ def update_collection(
     """
     started = time.perf_counter()
     dsn, schema = collection_of(url)
-    config = {
-        "embedder": embedder.name,
-        "dim": embedder.dim,
-        "chunk_size": chunk_size,
-        "chunk_overlap": chunk_overlap,
-        "sentences": SENTENCE_RULES if sentences else None,
-    }
+    config = index_config(embedder, chunk_size, chunk_overlap, sentences)
     stats = IndexStats()
     conn = connect(dsn, url)
     import psycopg
@@ -409,13 +407,8 @@ def update_collection(
                     before.get("source"),
                 )
                 continue
-            if before and (before["sha256"], before.get("reader", "")) == (doc.sha256, doc.reader):
-                stats.unchanged.append(doc.id)
-                if before.get("title") != doc.title:
-                    stats.retitled.append(doc.id)
-                continue
-            (stats.updated if before else stats.added).append(doc.id)
-            todo.append(doc)
+            if stats.sort(doc, before):
+                todo.append(doc)
         with conn.transaction():
             _remove(conn, stats.removed)
             for doc_id in stats.retitled:
