@@ -41,7 +41,7 @@ from collections.abc import Sequence
 
 from .citations import passage_text, statements
 from .context import defuse
-from .kinds import asked_kind
+from .kinds import asked_kind, gives_kind
 from .text import backed_numbers, name_found, names_in, normalize, numbers_in
 from .types import Excerpt, Passage
 
@@ -94,7 +94,11 @@ def excerpts(draft: str, passages: Sequence[Passage], question: str) -> list[Exc
     for size in range(1, MAX_EXCERPTS + 1):
         for chosen in itertools.combinations(found, size):
             if frozenset().union(*(holds for _, holds in chosen)) >= new:
-                return sorted((e for e, _ in chosen), key=lambda e: e.n)
+                quotes = sorted((e for e, _ in chosen), key=lambda e: e.n)
+                said = " ".join(e.sentence for e in quotes)
+                # The quotes must give what is asked: no "plongé de 75 % depuis juin 2022"
+                # for a net profit (rag.kinds, "amount").
+                return quotes if gives_kind(said, kind, question=question) else []
     return []
 
 

@@ -1,6 +1,6 @@
 """What kind of answer a question asks for, and whether a reply gives it.
 
-"Combien de salariés compte MiniMax ?" asks for a quantity; "En quelle année … ?" for a date. A
+"Combien de salariés compte MiniMax ?" asks for an amount; "En quelle année … ?" for a date. A
 reply that states none ("MiniMax compte de nombreux salariés [1].") does not answer, however well
 cited. On the evaluation set, this is how the small model answers a question the documents cannot:
 it forces a cited sentence that dodges what was asked (forced answers to unanswerable questions,
@@ -12,7 +12,7 @@ a reply to a question it does not understand. One more dodge is caught for every
 that asks who, what, where…: a reply that only restates the question ("Quelle banque a piloté
 l'IPO de SenseTime ?" "SenseTime a piloté l'IPO de SenseTime [1].").
 
->>> asked_kind("Combien de salariés compte MiniMax ?"), asked_kind("Who heads SenseTime?")
+>>> asked_kind("De combien l'action a-t-elle bondi ?"), asked_kind("Who heads SenseTime?")
 ('quantity', None)
 >>> answers_kind("How many staff does MiniMax have?", "MiniMax has many employees [1].")
 False
@@ -30,7 +30,7 @@ from rag.text import FUNCTION_WORDS, normalize, numbers_in
 
 __all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
 
-Kind = Literal["quantity", "price", "date"]
+Kind = Literal["quantity", "amount", "price", "date"]
 
 # Nouns that, after "quel/quelle…" or "what…", ask for a figure.
 _FIGURES = (
@@ -63,6 +63,33 @@ _PRICE = re.compile(
     r"|\bwhat (?:is|was|were|are) (?:the |its |their |[\w-]+'s )?(?:closing |share |stock )?"
     r"price\b(?! (?:rise|gain|fall|drop|increase|decrease|change|move))"
 )
+# A count of things or a sum ("combien de salariés", "what net profit"), not a share or a
+# change: a percentage does not answer it. "MiniMax compte 138 % de salariés par an" and
+# "a net profit of 75% since June 2022" were the small model's answers to questions the
+# documents cannot answer (eval q074, q077), each cited to a passage holding the percentage.
+_COUNT = re.compile(
+    r"\bcombien d(?:e |es |u |')(?!(?:temps|fois|ans|annees|mois|jours|heures|siecles)\b)"
+    r"|\bhow many\b(?! (?:times|years|months|days|hours|centuries)\b)"
+)
+_SUM = re.compile(
+    r"\b(?:montant|somme|chiffre d'affaires|valeur|valorisation|capitalisation|benefices?|"
+    r"pertes?|revenus?|ventes|salaires?|effectifs?|amount|sum|value|valuation|"
+    r"capitali[sz]ation|revenues?|sales|earnings|profits?|loss(?:es)?|salar(?:y|ies)|"
+    r"headcount)\b"
+)
+_CHANGE = re.compile(
+    r"\b(?:pourcentage|pour cent|part|taux|proportion|croissance|hausse|baisse|percentage|"
+    r"percent|share|rate|growth|rise|risen|fall|fallen|fell|gain|change|evolution)\b"
+    r"|\b(?:augment|chut|bondi|grimp|recul|progress|plong|baiss|multipli|evolu|increas|"
+    r"decreas|drop|jump|soar|climb|slump|plung)\w*"
+)
+# A year in a date ("depuis juin 2022", "in 2030"): when, not how many.
+_YEAR = re.compile(
+    r"\b(?:en|in|depuis|since|jusqu'en|until|by|d'ici|from|of|janvier|fevrier|mars|avril|"
+    r"mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december)"
+    r"\s+(?:\d{1,2}(?:er)?\s+\w+\s+)?((?:1[5-9]|20)\d\d)\b"
+)
 _DATE = re.compile(
     r"(?:^|[,;] |\bet |\band )(?:quand|when)\b|\bdepuis quand\b|\bsince when\b"
     r"|\b(?:en |a |de )?(?:quel(?:le)?) (?:annee|jour|date|mois)\b"
@@ -94,8 +121,8 @@ _FUNCTION_WORDS = FUNCTION_WORDS | set("an as her his more not on or plus se son
 
 
 def asked_kind(question: str) -> Kind | None:
-    """``"quantity"``, ``"price"`` or ``"date"`` when the question plainly asks for one,
-    else None.
+    """``"quantity"``, ``"amount"`` (a count or a sum, not a share or a change), ``"price"``
+    or ``"date"`` when the question plainly asks for one, else None.
 
     >>> asked_kind("Quel pourcentage du capital d'Alibaba Jack Ma détient-il ?")
     'quantity'
@@ -109,6 +136,8 @@ def asked_kind(question: str) -> Kind | None:
         # too: any figure answers part of it.
         return "quantity" if _QUANTITY.search(_PRICE.sub(" ", text)) else "price"
     if _QUANTITY.search(text):
+        if (_COUNT.search(text) or _SUM.search(text)) and not _CHANGE.search(text):
+            return "amount"
         return "quantity"
     if _DATE.search(text):
         return "date"
@@ -117,13 +146,16 @@ def asked_kind(question: str) -> Kind | None:
 
 def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     """Whether ``text`` states something of ``kind``: a number (in digits or words) for a
-    quantity, a number in digits that is not a percentage for a price, a number or a word
-    of time for a date. Numbers the question itself states do
+    quantity, a number in digits that is not a percentage for a price, a number that is
+    neither a percentage nor a date's year, or a word of quantity, for an amount, a number
+    or a word of time for a date. Numbers the question itself states do
     not count ("How much did it invest in 2025?" is not answered by "in 2025").
 
     >>> gives_kind("Alibaba investira sur trois ans [2].", "quantity")
     True
     >>> gives_kind("Tencent a clôturé jeudi [1].", "quantity")
+    False
+    >>> gives_kind("MiniMax compte 138 % de salariés par an jusqu'en 2030 [1].", "amount")
     False
     """
     if kind is None:
@@ -131,9 +163,12 @@ def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     new = numbers_in(text) - numbers_in(question)  # numbers_in leaves citation markers out
     if kind == "price":  # in digits, and not a percentage ("85%")
         return any(not n.endswith("%") for n in new)
+    if kind == "amount":
+        new -= set(_YEAR.findall(normalize(text)))
+        new = {n for n in new if not n.endswith("%")}
     if new:
         return True
-    words = _QUANTITY_WORDS if kind == "quantity" else _TIME_WORDS
+    words = _TIME_WORDS if kind == "date" else _QUANTITY_WORDS
     return bool(words.search(normalize(text)))
 
 

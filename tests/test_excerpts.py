@@ -120,6 +120,20 @@ def test_a_question_asking_for_a_figure_needs_a_backed_number() -> None:
     assert excerpts("UCloud a clôturé en hausse de 20 % [1].", [UCLOUD], price) == []
 
 
+def test_a_percentage_is_not_quoted_for_a_sum() -> None:
+    # eval q077: no passage gives SenseTime's 2024 net profit; one gives its shares' fall.
+    fall = passage(
+        "001.txt",
+        "Les actions de SenseTime ont plongé de plus de 75 % depuis juin 2022. La société "
+        "a 150 clients.",
+    )
+    draft = "SenseTime reported a net profit of 75% since June 2022 [1]."
+    assert excerpts(draft, [fall], "What net profit did SenseTime report for 2024?") == []
+    # The same sentence answers a question about the fall.
+    asked = "By how much have SenseTime's shares fallen since June 2022?"
+    assert excerpts("They fell by 75% [1].", [fall], asked) != []
+
+
 def test_a_figure_from_a_passage_about_another_company_is_not_quoted() -> None:
     # eval q088: 20 % is a passage's figure, but that passage never names Jack Ma or Alibaba.
     draft = "Jack Ma détient 20% du capital d'Alibaba [1]."

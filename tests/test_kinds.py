@@ -15,10 +15,10 @@ from rag.kinds import answers_kind, asked_kind, gives_kind
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("Combien de salariés compte MiniMax ?", "quantity"),
+        ("Combien de salariés compte MiniMax ?", "amount"),
         ("De combien l'indice Hang Seng Tech a-t-il baissé ?", "quantity"),
         ("How much did Alibaba pay to acquire DeepSeek?", "quantity"),
-        ("How many parameters does GLM-5 have?", "quantity"),
+        ("How many parameters does GLM-5 have?", "amount"),
         ("Quel pourcentage du capital d'Alibaba Jack Ma détient-il ?", "quantity"),
         ("À quel cours l'action Tencent a-t-elle clôturé jeudi ?", "price"),
         ("À quel prix l'action de Zhipu AI a-t-elle clôturé ?", "price"),
@@ -27,10 +27,16 @@ from rag.kinds import answers_kind, asked_kind, gives_kind
         ("By how much had SenseTime's share price risen?", "quantity"),
         ("What was the share price rise of MiniMax?", "quantity"),
         ("De combien l'action a-t-elle grimpé, et à quel cours a-t-elle clôturé ?", "quantity"),
-        ("Quel est le chiffre d'affaires annuel de Zhipu AI ?", "quantity"),
-        ("Quelle était la valeur boursière de SenseTime ?", "quantity"),
-        ("What is SenseTime's market capitalisation?", "quantity"),
-        ("What net loss did SenseTime report for the first half?", "quantity"),
+        ("Quel est le chiffre d'affaires annuel de Zhipu AI ?", "amount"),
+        ("Quelle était la valeur boursière de SenseTime ?", "amount"),
+        ("What is SenseTime's market capitalisation?", "amount"),
+        ("What net loss did SenseTime report for the first half?", "amount"),
+        # A count or a sum, unless it is a share or a change of one.
+        ("What was Tencent's revenue last year?", "amount"),
+        ("Quelle part des revenus de SenseTime venait de l'État ?", "quantity"),
+        ("De combien le chiffre d'affaires a-t-il augmenté ?", "quantity"),
+        ("Combien de temps a duré le siège ?", "quantity"),
+        ("How many times did Brodeur win the Cup?", "quantity"),
         ("En quelle année ByteDance a-t-il été fondé ?", "date"),
         ("Quel jour de la semaine Alibaba a-t-il annoncé son plan ?", "date"),
         ("When did Zhipu AI go public?", "date"),
@@ -74,6 +80,12 @@ def test_asked_kind(question: str, kind: str | None) -> None:
         ("ByteDance launched it on Monday [2].", "date", True),
         ("Il y a quelques semaines [1].", "date", True),
         ("ByteDance a lancé un nouvel outil vidéo [1].", "date", False),
+        # A count or a sum: a percentage, or the year of a date, does not give one.
+        ("MiniMax compte 385 salariés [1].", "amount", True),
+        ("SenseTime a perdu 2,4 milliards de yuans [1].", "amount", True),
+        ("MiniMax compte 138 % de salariés par an jusqu'en 2030 [1].", "amount", False),
+        ("SenseTime reported a net profit of 75% since June 2022 [1].", "amount", False),
+        ("La ville compte 1850 habitants [1].", "amount", True),
         # A citation marker is not a number.
         ("MiniMax compte de nombreux salariés [1][2].", "quantity", False),
         # No kind asked: anything goes.
