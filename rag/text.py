@@ -279,10 +279,12 @@ def _sentence_initial(text: str, i: int) -> bool:
 
 def names_in(text: str) -> set[str]:
     """Proper names stated in text, normalised: capitalised words not opening a sentence,
-    CamelCase words, acronyms and alphanumerics (A100, QwQ-32B, M2.5).
+    CamelCase words (SenseTime, iFlytek), acronyms and alphanumerics (A100, QwQ-32B, M2.5).
 
     >>> sorted(names_in("Selon Zhipu, GLM-5 bat la puce A100 de Nvidia aux États-Unis."))
     ['a100', 'etats', 'glm-5', 'nvidia', 'unis', 'zhipu']
+    >>> sorted(names_in("iFlytek reported $184 million, like eBay and l'IA d'Alibaba."))
+    ['alibaba', 'ebay', 'iflytek']
     """
     # Currencies are not names: "US$51.8", "HK$405", "US dollars".
     text = re.sub(r"\b(?:US|U\.S\.?|HK)\s?(?=\$|dollars?\b)", "", MARKER.sub(" ", text))
@@ -295,9 +297,10 @@ def names_in(text: str) -> set[str]:
             continue
         initial = _sentence_initial(text, m.start())
         for k, part in enumerate(word.split("-")):  # "Zhipu-backed", "Etats-Unis"
-            if len(part.replace(".", "")) < 2 or not part[0].isupper():
+            inner = any(c.isupper() for c in part[1:])  # SenseTime, HNA; iFlytek, eBay
+            if len(part.replace(".", "")) < 2 or not (part[0].isupper() or inner):
                 continue
-            if any(c.isupper() for c in part[1:]) or not (initial and k == 0):
+            if inner or not (initial and k == 0):
                 names.add(normalize(part))  # SenseTime, HNA, U.S anywhere; others mid-sentence
     return names - _NOT_NAMES
 

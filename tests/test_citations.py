@@ -544,3 +544,15 @@ def test_news_about_the_rules_for_a_chatbots_answers_backs_no_name_either() -> N
     checked = check("Ernie Bot's answers must reflect socialist values [1].", [passage(news)])
     assert not checked.sentences[0].supported
     assert checked.sentences[0].missing == ("bot",)  # "Ernie" opens the sentence
+
+
+def test_a_name_written_in_camel_case_must_be_in_the_passage() -> None:
+    # eval/heldout2.jsonl n038: no article gives iFlytek's revenue; SenseTime's "184 millions
+    # de RMB" was said of iFlytek, whose lower-case initial hid it from the name check.
+    sales = passage("Les ventes de SenseTime ont chuté de 58 %, à 184 millions de RMB.")
+    question = "What revenue did iFlytek report for the first half of the year?"
+    checked = check("iFlytek reported 184 million RMB in revenue [1].", [sales], question=question)
+    assert not checked.sentences[0].supported
+    assert "iflytek" in checked.sentences[0].missing
+    said = check("SenseTime's sales fell to 184 million RMB [1].", [sales], question=question)
+    assert said.sentences[0].supported
