@@ -61,8 +61,8 @@ def main() -> None:
         replies = {}
         # The prompt read once first: both timings below are of writing alone.
         llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1)
+        grammar = LlamaGrammar.from_string(citing(len(passages)), verbose=False)
         for name in per_token:
-            grammar = LlamaGrammar.from_string(citing(len(passages)), verbose=False)
             started = time.perf_counter()
             out = llm.create_chat_completion(
                 messages=messages,
