@@ -332,3 +332,43 @@ def test_rag_eval_says_what_a_configuration_should_look_like(
 ) -> None:
     assert cli.main(["eval", "--retrieval-only", "--compare", compare]) == cli.EXIT_ERROR
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_gate_off_run_replays_under_any_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/gate.py reads rag eval's own report: a draft is refused where its marker
+    probability reaches the threshold for its language pair, answered as in the run below."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
+    spec = importlib.util.spec_from_file_location("gate_replay", path)
+    assert spec and spec.loader
+    gate = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "gate_replay", gate)  # its dataclasses look it up there
+    spec.loader.exec_module(gate)
+
+    rows = [  # answerable right at p 0.01 and 0.3; wrong at 0.02; unanswerable at 0.2 and 0.6
+        (result(True, False, [True]), 0.01),
+        (result(True, False, [True]), 0.3),
+        (result(True, False, [False]), 0.02),
+        (result(False, False, []), 0.2),
+        (result(False, False, []), 0.6),
+    ]
+    for r, p in rows:
+        r.answer.refusal_probability = p
+        r.answer.language = "fr"
+        r.answer.passages = [
+            Passage(Chunk("a#0", "a", "a", "T", "Le texte est écrit en français.", 0, 31), 1.0, 0)
+        ]
+    results = [r for r, _ in rows]
+    _, js = write_report(
+        {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "report"
+    )
+    drafts = gate.drafts(json.loads(js.read_text()))
+    assert [d.answerable for d in drafts] == [True, True, True, False, False]
+    assert not any(d.across for d in drafts)
+    assert gate.replay(drafts, 0.05, 0.05) == gate.Outcome(1, 3, 2, 2, 1)
+    assert gate.replay(drafts, 0.5, 0.05) == gate.Outcome(2, 3, 1, 2, 2)  # the across one unused
+    assert gate.main([str(js), "--at", "0.5,0.05"]) == 0

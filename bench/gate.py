@@ -1,0 +1,121 @@
+"""The refusal gate's thresholds replayed on a run made with the gate off.
+
+The gate (rag/gate.py) refuses when the model gives its refusal marker at least the
+threshold's probability at the first token, and bans the marker below it, so a run with the
+gate off (both thresholds above 1) writes, for every question, the draft the model writes
+under any threshold the question's probability stays below. One such run therefore answers
+for every threshold: a question is refused where its probability reaches the threshold, and
+answered as in the run elsewhere. This prints, for each pair of thresholds (the question in
+the documents' language, and across languages), the answerable questions answered right,
+the unanswerable ones refused and the wrong answers shown:
+
+    RAG_REFUSAL_THRESHOLD=2 RAG_REFUSAL_THRESHOLD_CROSSLINGUAL=2 \\
+        .venv/bin/rag eval --corpus eval/piaf/articles --questions eval/piaf/tuning.jsonl \\
+        --out /tmp/forced
+    .venv/bin/python bench/gate.py /tmp/forced/report.json
+
+Choose the thresholds on one set, then replay them on the others with ``--at 0.05,0.1``
+(docs/evaluation.md, "The gate calibrated on the tuning half").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.text import detect_language
+
+THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    right: int  # answerable questions answered right
+    answerable: int
+    refused: int  # unanswerable questions refused
+    unanswerable: int
+    wrong: int  # answers shown that are not right (wrong facts, or to an unanswerable question)
+
+
+@dataclass(frozen=True)
+class Draft:
+    answerable: bool
+    correct: bool  # right for an answerable question: its facts are in the answer
+    refused: bool  # refused in the run all the same (the model's own words, or the checks)
+    probability: float  # the refusal marker's probability at the first token
+    across: bool  # the question is in another language than its passages
+
+
+def drafts(report: dict[str, Any], mode: str = "hybrid") -> list[Draft]:
+    """A report's answers (``rag eval``'s report.json), as the replay needs them."""
+    out = []
+    for r in report["results"][mode]:
+        a = r["answer"]
+        answerable = bool(r["facts"])  # one entry per expected fact; none when unanswerable
+        text = "\n".join(p["chunk"]["text"] for p in a["passages"])
+        across = bool(text.strip()) and detect_language(text) != a["language"]
+        out.append(
+            Draft(
+                answerable,
+                answerable and bool(r["correct"]),
+                bool(a["refused"]),
+                float(a.get("refusal_probability") or 0.0),
+                across,
+            )
+        )
+    return out
+
+
+def replay(ds: list[Draft], same: float, across: float) -> Outcome:
+    """What the run would have given with the gate at ``same`` (question and passages in one
+    language) and ``across`` (in two).
+
+    >>> ds = [Draft(True, True, False, 0.01, False), Draft(True, True, False, 0.3, False),
+    ...       Draft(False, False, False, 0.2, True), Draft(False, False, True, 0.0, False)]
+    >>> replay(ds, 0.05, 0.1)
+    Outcome(right=1, answerable=2, refused=2, unanswerable=2, wrong=0)
+    >>> replay(ds, 0.5, 0.5)
+    Outcome(right=2, answerable=2, refused=1, unanswerable=2, wrong=1)
+    """
+    right = refused = wrong = 0
+    for d in ds:
+        shut = d.refused or d.probability >= (across if d.across else same)
+        if not d.answerable:
+            refused += shut
+        elif not shut:
+            right += d.correct
+        wrong += not shut and not d.correct
+    answerable = sum(d.answerable for d in ds)
+    return Outcome(right, answerable, refused, len(ds) - answerable, wrong)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("reports", nargs="+", type=Path, help="report.json of gate-off runs")
+    parser.add_argument("--at", help="one pair only: 'same,across', e.g. 0.05,0.1")
+    args = parser.parse_args(argv)
+    pairs = [(s, a) for s in THRESHOLDS for a in THRESHOLDS]
+    if args.at:
+        same, across = (float(x) for x in args.at.split(","))
+        pairs = [(same, across)]
+    for path in args.reports:
+        ds = drafts(json.loads(path.read_text(encoding="utf-8")))
+        print(f"{path}: {len(ds)} questions\n| same | across | right | refused | wrong shown |")
+        print("|---|---|---|---|---|")
+        for same, across in pairs:
+            o = replay(ds, same, across)
+            print(
+                f"| {same} | {across} | {o.right}/{o.answerable} | "
+                f"{o.refused}/{o.unanswerable} | {o.wrong} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
