@@ -95,15 +95,23 @@ def replay(ds: list[Draft], same: float, across: float) -> Outcome:
     return Outcome(right, answerable, refused, len(ds) - answerable, wrong)
 
 
+def pair(text: str) -> tuple[float, float]:
+    """``--at``'s value: two thresholds, "same,across"."""
+    try:
+        same, across = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give two thresholds, 'same,across': not {text!r}"
+        ) from None
+    return same, across
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", nargs="+", type=Path, help="report.json of gate-off runs")
-    parser.add_argument("--at", help="one pair only: 'same,across', e.g. 0.05,0.1")
+    parser.add_argument("--at", type=pair, help="one pair only: 'same,across', e.g. 0.05,0.1")
     args = parser.parse_args(argv)
-    pairs = [(s, a) for s in THRESHOLDS for a in THRESHOLDS]
-    if args.at:
-        same, across = (float(x) for x in args.at.split(","))
-        pairs = [(same, across)]
+    pairs = [args.at] if args.at else [(s, a) for s in THRESHOLDS for a in THRESHOLDS]
     for path in args.reports:
         ds = drafts(json.loads(path.read_text(encoding="utf-8")))
         print(f"{path}: {len(ds)} questions\n| same | across | right | refused | wrong shown |")

@@ -349,26 +349,29 @@ def test_a_gate_off_run_replays_under_any_threshold(
     monkeypatch.setitem(sys.modules, "gate_replay", gate)  # its dataclasses look it up there
     spec.loader.exec_module(gate)
 
-    rows = [  # answerable right at p 0.01 and 0.3; wrong at 0.02; unanswerable at 0.2 and 0.6
-        (result(True, False, [True]), 0.01),
-        (result(True, False, [True]), 0.3),
-        (result(True, False, [False]), 0.02),
-        (result(False, False, []), 0.2),
-        (result(False, False, []), 0.6),
+    rows = [  # answerable: right at p 0.01 and 0.3, wrong at 0.02; unanswerable: 0.2 in English
+        (result(True, False, [True]), 0.01, "fr"),
+        (result(True, False, [True]), 0.3, "fr"),
+        (result(True, False, [False]), 0.02, "fr"),
+        (result(False, False, []), 0.2, "en"),
+        (result(False, False, []), 0.6, "fr"),
     ]
-    for r, p in rows:
+    for r, p, language in rows:
         r.answer.refusal_probability = p
-        r.answer.language = "fr"
+        r.answer.language = language
         r.answer.passages = [
             Passage(Chunk("a#0", "a", "a", "T", "Le texte est écrit en français.", 0, 31), 1.0, 0)
         ]
-    results = [r for r, _ in rows]
+    results = [r for r, _, _ in rows]
     _, js = write_report(
         {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "report"
     )
     drafts = gate.drafts(json.loads(js.read_text()))
     assert [d.answerable for d in drafts] == [True, True, True, False, False]
-    assert not any(d.across for d in drafts)
+    assert [d.across for d in drafts] == [False, False, False, True, False]
     assert gate.replay(drafts, 0.05, 0.05) == gate.Outcome(1, 3, 2, 2, 1)
-    assert gate.replay(drafts, 0.5, 0.05) == gate.Outcome(2, 3, 1, 2, 2)  # the across one unused
+    assert gate.replay(drafts, 0.5, 0.05) == gate.Outcome(2, 3, 2, 2, 1)
+    assert gate.replay(drafts, 0.5, 0.5) == gate.Outcome(2, 3, 1, 2, 2)  # the English one shown
     assert gate.main([str(js), "--at", "0.5,0.05"]) == 0
+    with pytest.raises(SystemExit):
+        gate.main([str(js), "--at", "0.5"])
