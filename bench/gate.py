@@ -29,7 +29,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.text import detect_language
+from rag.gate import Gate
+from rag.refusals import REFUSAL_MARKER
+from rag.translation import documents_language
+from rag.types import Chunk, Passage
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5)
 
@@ -58,8 +61,9 @@ def drafts(report: dict[str, Any], mode: str = "hybrid") -> list[Draft]:
     for r in report["results"][mode]:
         a = r["answer"]
         answerable = bool(r["facts"])  # one entry per expected fact; none when unanswerable
-        text = "\n".join(p["chunk"]["text"] for p in a["passages"])
-        across = bool(text.strip()) and detect_language(text) != a["language"]
+        # As Pipeline.gate decides which threshold a question gets.
+        passages = [Passage(Chunk(**p["chunk"]), p["score"], p["rank"]) for p in a["passages"]]
+        across = documents_language(passages) not in (None, a["language"])
         out.append(
             Draft(
                 answerable,
@@ -83,9 +87,10 @@ def replay(ds: list[Draft], same: float, across: float) -> Outcome:
     >>> replay(ds, 0.5, 0.5)
     Outcome(right=2, answerable=2, refused=1, unanswerable=2, wrong=1)
     """
+    gates = {False: Gate(REFUSAL_MARKER, same), True: Gate(REFUSAL_MARKER, across)}
     right = refused = wrong = 0
     for d in ds:
-        shut = d.refused or d.probability >= (across if d.across else same)
+        shut = d.refused or gates[d.across].admits(d.probability)
         if not d.answerable:
             refused += shut
         elif not shut:
