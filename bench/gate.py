@@ -16,6 +16,13 @@ the unanswerable ones refused and the wrong answers shown:
 
 Choose the thresholds on one set, then replay them on the others with ``--at 0.05,0.1``
 (docs/evaluation.md, "The gate calibrated on the tuning half").
+
+With ``--questions`` (the run's question file), each draft also goes through today's checks
+and final answer again (rag.verification, rag.final) and is scored against the questions'
+facts, so a change to the checks is measured on saved runs in seconds instead of a new run
+per set. It lists the questions whose outcome changed from the run's. A draft the run asked
+for again in the question's language keeps the run's outcome: the second draft is not in the
+report.
 """
 
 from __future__ import annotations
@@ -29,10 +36,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rag.evaluation import load_questions
+from rag.facts import facts_present
+from rag.final import final_answer
 from rag.gate import Gate
-from rag.refusals import REFUSAL_MARKER
+from rag.question import clean_question
+from rag.refusals import REFUSAL_MARKER, REFUSALS
+from rag.settings import Settings
 from rag.translation import documents_language
-from rag.types import Chunk, Passage
+from rag.types import Answer, Chunk, Passage
+from rag.verification import verify
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5)
 
@@ -55,8 +68,11 @@ class Draft:
     across: bool  # the question is in another language than its passages
 
 
-def drafts(report: dict[str, Any], mode: str = "hybrid") -> list[Draft]:
-    """A report's answers (``rag eval``'s report.json), as the replay needs them."""
+def drafts(
+    report: dict[str, Any], mode: str = "hybrid", facts: dict[str, Any] | None = None
+) -> list[Draft]:
+    """A report's answers (``rag eval``'s report.json), as the replay needs them. With
+    ``facts`` (each question id's expected facts), checked again: :func:`rechecked`."""
     out = []
     for r in report["results"][mode]:
         a = r["answer"]
@@ -64,16 +80,42 @@ def drafts(report: dict[str, Any], mode: str = "hybrid") -> list[Draft]:
         # As Pipeline.gate decides which threshold a question gets.
         passages = [Passage(Chunk(**p["chunk"]), p["score"], p["rank"]) for p in a["passages"]]
         across = documents_language(passages) not in (None, a["language"])
-        out.append(
-            Draft(
-                answerable,
-                answerable and bool(r["correct"]),
-                bool(a["refused"]),
-                float(a.get("refusal_probability") or 0.0),
-                across,
-            )
-        )
+        correct, refused = answerable and bool(r["correct"]), bool(a["refused"])
+        if facts is not None and not a.get("redrafted"):
+            refused, found = rechecked(r["raw"] or "", passages, a["question"], a["language"])
+            correct = answerable and not refused and all(facts_present(facts[r["id"]], found))
+        p = float(a.get("refusal_probability") or 0.0)
+        out.append(Draft(answerable, correct, refused, p, across))
     return out
+
+
+def rechecked(draft: str, passages: list[Passage], asked: str, language: str) -> tuple[bool, str]:
+    """Whether today's checks refuse ``draft``, and the final answer's text, as
+    Pipeline.verify and Pipeline.final make them (with the default Settings)."""
+    s = Settings()
+    question = clean_question(asked, max_chars=s.max_question_chars)
+    verified = verify(draft, passages, question)
+    if verified.refused:
+        answer = Answer(
+            asked,
+            REFUSALS[language],
+            refused=True,
+            language=language,
+            passages=passages,
+            refused_by=verified.refused_by,
+        )
+    else:
+        answer = Answer(
+            asked,
+            verified.text,
+            refused=False,
+            language=language,
+            citations=verified.citations,
+            passages=passages,
+            sentences=verified.sentences,
+        )
+    answer = final_answer(answer, draft, question, quote_excerpts=s.excerpts)
+    return answer.refused, answer.text
 
 
 def replay(ds: list[Draft], same: float, across: float) -> Outcome:
@@ -115,10 +157,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", nargs="+", type=Path, help="report.json of gate-off runs")
     parser.add_argument("--at", type=pair, help="one pair only: 'same,across', e.g. 0.05,0.1")
+    parser.add_argument(
+        "--questions", type=Path, help="the run's question file: check the drafts again"
+    )
     args = parser.parse_args(argv)
     pairs = [args.at] if args.at else [(s, a) for s in THRESHOLDS for a in THRESHOLDS]
+    facts = None
+    if args.questions:
+        facts = {q.id: q.facts for q in load_questions(args.questions)}
     for path in args.reports:
-        ds = drafts(json.loads(path.read_text(encoding="utf-8")))
+        report = json.loads(path.read_text(encoding="utf-8"))
+        ds = drafts(report, facts=facts)
+        if facts is not None:
+            ran = drafts(report)
+            changed = [
+                r["id"]
+                for r, d, was in zip(report["results"]["hybrid"], ds, ran, strict=True)
+                if (d.correct, d.refused) != (was.correct, was.refused)
+            ]
+            print(f"{path}: today's checks change {len(changed)}: {' '.join(changed)}")
         print(f"{path}: {len(ds)} questions\n| same | across | right | refused | wrong shown |")
         print("|---|---|---|---|---|")
         for same, across in pairs:

@@ -375,3 +375,51 @@ def test_a_gate_off_run_replays_under_any_threshold(
     assert gate.main([str(js), "--at", "0.5,0.05"]) == 0
     with pytest.raises(SystemExit):
         gate.main([str(js), "--at", "0.5"])
+
+
+def test_the_replay_checks_the_drafts_again_with_todays_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the question file, bench/gate.py puts each draft through today's checks and
+    final answer again and scores it on the questions' facts: a draft the run refused that
+    today's checks accept counts as right, and is listed as changed."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
+    spec = importlib.util.spec_from_file_location("gate_recheck", path)
+    assert spec and spec.loader
+    gate = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "gate_recheck", gate)
+    spec.loader.exec_module(gate)
+
+    text = "Le musée a ouvert ses portes en 1998 à Lyon."
+    source = Passage(Chunk("m#0", "m", "m", "Musée", text, 0, len(text)), 1.0, 0)
+    rows = [  # id, the run's verdict (refused, facts found), the draft, the fact expected
+        ("backed", True, [False], "Le musée a ouvert en 1998 [1].", "1998"),
+        ("invented", False, [True], "Le musée a ouvert en 2005 [1].", "2005"),
+        ("refused", True, [False], "NONE", "1998"),
+    ]
+    results, lines = [], []
+    for qid, refused, found, raw, fact in rows:
+        q = Question(qid, "Quand le musée a-t-il ouvert ?", "fr", "date", True, ((fact,),), ("m",))
+        a = Answer(q.question, "t", refused=refused, passages=[source])
+        a.refusal_probability = 0.01
+        results.append(Result(q, ["m"], a, raw, found))
+        lines.append(json.dumps({**q.__dict__, "facts": [[fact]], "articles": ["m"]}))
+    _, js = write_report(
+        {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "r"
+    )
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines), encoding="utf-8")
+    report = json.loads(js.read_text())
+
+    facts = {q.id: q.facts for q in load_questions(questions)}
+    again = gate.drafts(report, facts=facts)
+    # The invented year is refused by today's checks; the run had shown it.
+    assert [(d.correct, d.refused) for d in again] == [(True, False), (False, True), (False, True)]
+    assert [d.correct for d in gate.drafts(report)] == [False, True, False]  # the run's own
+    assert gate.main([str(js), "--at", "0.05,0.1", "--questions", str(questions)]) == 0
+    out = capsys.readouterr().out
+    assert "today's checks change 2: backed invented" in out
+    assert "| 0.05 | 0.1 | 1/3 | 0/0 | 0 |" in out
