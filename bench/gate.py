@@ -20,9 +20,10 @@ Choose the thresholds on one set, then replay them on the others with ``--at 0.0
 With ``--questions`` (the run's question file), each draft also goes through today's checks
 and final answer again (rag.verification, rag.final) and is scored against the questions'
 facts, so a change to the checks is measured on saved runs in seconds instead of a new run
-per set. It lists the questions whose outcome changed from the run's. A draft the run asked
-for again in the question's language keeps the run's outcome: the second draft is not in the
-report.
+per set. It lists the questions whose outcome changed from the run's. The draft is the
+report's ``raw``, the reply as it was streamed (markers to passages that do not exist already
+dropped, a refusal already its sentence). A draft the run asked for again in the question's
+language keeps the run's outcome: the second draft is not in the report.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def drafts(
     """A report's answers (``rag eval``'s report.json), as the replay needs them. With
     ``facts`` (each question id's expected facts), checked again: :func:`rechecked`."""
     out = []
+    settings = Settings.from_env()  # as rag eval reads them: RAG_EXCERPTS=false holds here too
     for r in report["results"][mode]:
         a = r["answer"]
         answerable = bool(r["facts"])  # one entry per expected fact; none when unanswerable
@@ -82,17 +84,22 @@ def drafts(
         across = documents_language(passages) not in (None, a["language"])
         correct, refused = answerable and bool(r["correct"]), bool(a["refused"])
         if facts is not None and not a.get("redrafted"):
-            refused, found = rechecked(r["raw"] or "", passages, a["question"], a["language"])
+            refused, found = rechecked(
+                r["raw"] or "", passages, a["question"], a["language"], settings
+            )
             correct = answerable and not refused and all(facts_present(facts[r["id"]], found))
         p = float(a.get("refusal_probability") or 0.0)
         out.append(Draft(answerable, correct, refused, p, across))
     return out
 
 
-def rechecked(draft: str, passages: list[Passage], asked: str, language: str) -> tuple[bool, str]:
+def rechecked(
+    draft: str, passages: list[Passage], asked: str, language: str, s: Settings
+) -> tuple[bool, str]:
     """Whether today's checks refuse ``draft``, and the final answer's text, as
-    Pipeline.verify and Pipeline.final make them (with the default Settings)."""
-    s = Settings()
+    Pipeline.verify and Pipeline.final make them. Pipeline.final's answer is restated here,
+    without its renumbering and locations, which change no fact found; the replay of the five
+    saved runs (0 changed) is what checks that the two still agree."""
     question = clean_question(asked, max_chars=s.max_question_chars)
     verified = verify(draft, passages, question)
     if verified.refused:
