@@ -423,3 +423,45 @@ def test_the_replay_checks_the_drafts_again_with_todays_checks(
     out = capsys.readouterr().out
     assert "today's checks change 2: backed invented" in out
     assert "| 0.05 | 0.1 | 1/3 | 0/0 | 0 |" in out
+
+
+def test_the_recheck_agrees_with_the_pipelines_own_checks(
+    base: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """bench/gate.py restates Pipeline.final's answer: replayed on a run of the pipeline (on
+    fakes, drafts of each kind: backed, invented, refused, citing a passage that does not
+    exist), today's checks give every question the run's own outcome."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
+    spec = importlib.util.spec_from_file_location("gate_agree", path)
+    assert spec and spec.loader
+    gate = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "gate_agree", gate)
+    spec.loader.exec_module(gate)
+
+    def backed(user: str) -> str:  # the first passage's first sentence, cited
+        found = re.search(r"\[1\] (.+?[.!?])(?:\s|$)", user)
+        return f"{found[1] if found else 'Rien.'} [1]"
+
+    def padded(user: str) -> str:  # the same with a figure no passage gives: excerpts
+        return backed(user).replace(". [1]", ", soit 9 999 milliards de dollars [1].")
+
+    script: list[str | Any] = [backed, "Le chiffre est de 9 999 milliards [1].", "NONE"]
+    script += [lambda user: backed(user).replace("[1]", "[1][9]"), padded, "SenseTime [2]."]
+    pipeline_ = Pipeline(base, embedder=FakeEmbedder(), generator=FakeGenerator(script * 3))
+    questions = load_questions()[:15]
+    results = run(pipeline_, questions, k=5)
+    _, js = write_report(
+        {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "r"
+    )
+    report = json.loads(js.read_text())
+    # Every way out is exercised: answered (some right, one in the passages' own words),
+    # refused by the model, by the checks.
+    assert {r.answer.refused_by for r in results} == {None, "model", "unsupported", "not an answer"}
+    assert any(r.correct for r in results) and any(r.answer.excerpts for r in results)
+
+    facts = {q.id: q.facts for q in questions}
+    again = [(d.correct, d.refused) for d in gate.drafts(report, facts=facts)]
+    assert again == [(d.correct, d.refused) for d in gate.drafts(report)]
