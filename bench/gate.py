@@ -75,7 +75,8 @@ def drafts(
     """A report's answers (``rag eval``'s report.json), as the replay needs them. With
     ``facts`` (each question id's expected facts), checked again: :func:`rechecked`."""
     out = []
-    settings = Settings.from_env()  # as rag eval reads them: RAG_EXCERPTS=false holds here too
+    # As rag eval reads them: RAG_EXCERPTS=false holds here too.
+    settings = Settings.from_env() if facts is not None else None
     for r in report["results"][mode]:
         a = r["answer"]
         answerable = bool(r["facts"])  # one entry per expected fact; none when unanswerable
@@ -83,7 +84,7 @@ def drafts(
         passages = [Passage(Chunk(**p["chunk"]), p["score"], p["rank"]) for p in a["passages"]]
         across = documents_language(passages) not in (None, a["language"])
         correct, refused = answerable and bool(r["correct"]), bool(a["refused"])
-        if facts is not None and not a.get("redrafted"):
+        if settings is not None and facts is not None and not a.get("redrafted"):
             refused, found = rechecked(
                 r["raw"] or "", passages, a["question"], a["language"], settings
             )
@@ -98,8 +99,8 @@ def rechecked(
 ) -> tuple[bool, str]:
     """Whether today's checks refuse ``draft``, and the final answer's text, as
     Pipeline.verify and Pipeline.final make them. Pipeline.final's answer is restated here,
-    without its renumbering and locations, which change no fact found; the replay of the five
-    saved runs (0 changed) is what checks that the two still agree."""
+    without its renumbering and locations, which change no fact found; tests/test_evaluation.py
+    (the re-check agrees with the pipeline's own checks) fails if the two drift apart."""
     question = clean_question(asked, max_chars=s.max_question_chars)
     verified = verify(draft, passages, question)
     if verified.refused:

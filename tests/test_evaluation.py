@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -334,21 +335,24 @@ def test_rag_eval_says_what_a_configuration_should_look_like(
     assert re.search(message, capsys.readouterr().err)
 
 
-def test_a_gate_off_run_replays_under_any_threshold(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """bench/gate.py reads rag eval's own report: a draft is refused where its marker
-    probability reaches the threshold for its language pair, answered as in the run below."""
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """bench/gate.py, the replay of a gate-off run, loaded as a module."""
     import importlib.util
     import sys
 
     path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
     spec = importlib.util.spec_from_file_location("gate_replay", path)
     assert spec and spec.loader
-    gate = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "gate_replay", gate)  # its dataclasses look it up there
-    spec.loader.exec_module(gate)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "gate_replay", module)  # its dataclasses look it up there
+    spec.loader.exec_module(module)
+    return module
 
+
+def test_a_gate_off_run_replays_under_any_threshold(tmp_path: Path, gate: ModuleType) -> None:
+    """bench/gate.py reads rag eval's own report: a draft is refused where its marker
+    probability reaches the threshold for its language pair, answered as in the run below."""
     rows = [  # answerable: right at p 0.01 and 0.3, wrong at 0.02; unanswerable: 0.2 in English
         (result(True, False, [True]), 0.01, "fr"),
         (result(True, False, [True]), 0.3, "fr"),
@@ -378,21 +382,11 @@ def test_a_gate_off_run_replays_under_any_threshold(
 
 
 def test_the_replay_checks_the_drafts_again_with_todays_checks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, gate: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """With the question file, bench/gate.py puts each draft through today's checks and
     final answer again and scores it on the questions' facts: a draft the run refused that
     today's checks accept counts as right, and is listed as changed."""
-    import importlib.util
-    import sys
-
-    path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
-    spec = importlib.util.spec_from_file_location("gate_recheck", path)
-    assert spec and spec.loader
-    gate = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "gate_recheck", gate)
-    spec.loader.exec_module(gate)
-
     text = "Le musée a ouvert ses portes en 1998 à Lyon."
     source = Passage(Chunk("m#0", "m", "m", "Musée", text, 0, len(text)), 1.0, 0)
     rows = [  # id, the run's verdict (refused, facts found), the draft, the fact expected
@@ -426,20 +420,11 @@ def test_the_replay_checks_the_drafts_again_with_todays_checks(
 
 
 def test_the_recheck_agrees_with_the_pipelines_own_checks(
-    base: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    base: Settings, gate: ModuleType, tmp_path: Path
 ) -> None:
     """bench/gate.py restates Pipeline.final's answer: replayed on a run of the pipeline (on
     fakes, drafts of each kind: backed, invented, refused, citing a passage that does not
     exist), today's checks give every question the run's own outcome."""
-    import importlib.util
-    import sys
-
-    path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
-    spec = importlib.util.spec_from_file_location("gate_agree", path)
-    assert spec and spec.loader
-    gate = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "gate_agree", gate)
-    spec.loader.exec_module(gate)
 
     def backed(user: str) -> str:  # the first passage's first sentence, cited
         found = re.search(r"\[1\] (.+?[.!?])(?:\s|$)", user)
