@@ -30,6 +30,7 @@ from rag.text import (
     names_in,
     normalize,
     numbers_in,
+    question_parts,
     split_sentences,
 )
 from rag.types import Citation, Passage, SentenceCheck
@@ -145,8 +146,12 @@ def repair(text: str, passages: Sequence[Passage], *, question: str = "") -> str
 
     A small model often states a fact right but cites the wrong number, or none. A sentence
     whose stated numbers and names (at least one) all appear in some passage gets that
-    passage's number (the best-ranked one, i.e. the lowest) in place of its own markers; when no
-    single passage does, the fewest passages that together do (up to three) are cited.
+    passage's number (the best-ranked one, i.e. the lowest) in place of its own markers. When
+    no single passage does and the ``question`` asks several things at once
+    (:func:`rag.text.question_parts`), the fewest passages that together do (up to three) are
+    cited. For a question asking one thing, a name from one passage and a figure from another
+    is how an invented answer looks ("Philippe Auguste bat la coalition à Bouvines en 1180
+    [1][2]", 1180 being his accession to the throne; docs/evaluation.md, "Which checks pay").
     Sentences nothing backs are left as they are, for :func:`check` to flag. A count the
     ``question`` spells out is not a claim to back (see :func:`check`).
 
@@ -161,6 +166,7 @@ def repair(text: str, passages: Sequence[Passage], *, question: str = "") -> str
     passage_numbers = [backed_numbers(h) for h in haystacks]
     passage_currencies = [currencies_in(h) for h in haystacks]
     given = counts_in(question)
+    joins = question_parts(question) > 1
 
     def backs(i: int, numbers: set[str], names: set[str], currencies: set[str]) -> bool:
         return (
@@ -179,9 +185,10 @@ def repair(text: str, passages: Sequence[Passage], *, question: str = "") -> str
         ):
             continue
         backing = [i for i in range(len(passages)) if backs(i, numbers, names, currencies)][:1]
-        backing = backing or _cover(
-            numbers, names, haystacks, passage_numbers, currencies, passage_currencies
-        )
+        if not backing and joins:
+            backing = _cover(
+                numbers, names, haystacks, passage_numbers, currencies, passage_currencies
+            )
         if not backing:
             continue
         body = re.sub(
@@ -203,9 +210,8 @@ def _cover(
     passage_currencies: list[set[str]],
 ) -> list[int]:
     """The fewest passages (two or three, greedily, best-ranked first) that together hold
-    every number, name and currency: a sentence joining facts from two articles cites both.
-    (eval/ q058: "50 billion dollars over the next three years [1]" cited the passage with
-    50 milliards d'euros over three years; the dollars are in another.)"""
+    every number, name and currency: a sentence answering two questions from two articles
+    cites both (eval/ q048: "Alibaba launched QwQ-32B, while Zhipu AI launched GLM-5")."""
     held = [
         {n for n in numbers if n in passage_numbers[i]}
         | {w for w in names if name_found(w, haystacks[i])}

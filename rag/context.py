@@ -20,7 +20,7 @@ from .chunking import sentence_units
 from .embeddings import Embedder
 from .keywords import tokenize
 from .screening import first_order
-from .text import names_in
+from .text import names_in, question_parts
 from .types import Chunk, Passage
 
 # Chat-template control tokens written out as text. llama.cpp and Hugging Face tokenizers read
@@ -150,9 +150,9 @@ def focus(
     max_chars: int = 0,
 ) -> list[Passage]:
     """Keep the ``max_sentences`` sentences of ``passages`` that best match each part of
-    ``question`` (:func:`question_parts`), then, with ``max_chars``, the next best while the
-    kept text stays within that many characters (the machine's budget, :mod:`rag.budget`):
-    the whole passages when they all fit.
+    ``question`` (:func:`rag.text.question_parts`), then, with ``max_chars``, the next best
+    while the kept text stays within that many characters (the machine's budget,
+    :mod:`rag.budget`): the whole passages when they all fit.
 
     A sentence scores its cosine similarity to the question plus
     ``rank_weight / (rank of its passage + 1)``: sentence embeddings alone
@@ -227,21 +227,6 @@ def focus(
         Passage(_sub_chunk(p.chunk, s, e), score, rank)
         for rank, (p, s, e, score) in enumerate(groups)
     ]
-
-
-# ", and which …" / ", et en quelle année …": a second question asked in the same sentence.
-_SECOND_PART = re.compile(r",\s*(?:and|et)\b", re.IGNORECASE)
-
-
-def question_parts(question: str) -> int:
-    """How many questions ``question`` asks at once, 1 to 3: each needs its own sentences.
-
-    >>> question_parts("Who leads Alibaba, and which model did it launch?")
-    2
-    >>> question_parts("How much did Tencent and Alibaba shares fall?")
-    1
-    """
-    return min(1 + len(_SECOND_PART.findall(question)), 3)
 
 
 def _word_share(

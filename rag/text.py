@@ -26,6 +26,7 @@ __all__ = [
     "names_in",
     "normalize",
     "numbers_in",
+    "question_parts",
     "split_sentences",
 ]
 
@@ -315,6 +316,22 @@ def name_found(name: str, haystack: str) -> bool:
         if re.search(pattern, haystack):
             return True
     return False
+
+
+# ", and which …" / ", et en quelle année …": a second question asked in the same sentence.
+_SECOND_PART = re.compile(r",\s*(?:and|et)\b", re.IGNORECASE)
+
+
+def question_parts(question: str) -> int:
+    """How many questions ``question`` asks at once, 1 to 3: each needs its own sentences in
+    the context, and an answer to several may join facts of several passages in one sentence.
+
+    >>> question_parts("Who leads Alibaba, and which model did it launch?")
+    2
+    >>> question_parts("How much did Tencent and Alibaba shares fall?")
+    1
+    """
+    return min(1 + len(_SECOND_PART.findall(question)), 3)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -464,33 +464,58 @@ def test_repair_recites_to_the_passage_that_holds_the_facts() -> None:
 
 
 def test_repair_cites_every_passage_a_sentence_draws_on() -> None:
-    """A sentence joining facts of two passages, which neither holds alone, cites both."""
+    """A sentence answering a question in two parts from two passages, which neither holds
+    alone, cites both."""
+    question = "Qui dirige SenseTime, et combien Alibaba investira-t-il ?"
     joined = "Xu Li dirige SenseTime et Alibaba investira 380 milliards [3]."
-    assert repair(joined, PASSAGES) == (
+    assert repair(joined, PASSAGES, question=question) == (
         "Xu Li dirige SenseTime et Alibaba investira 380 milliards [1][2]."
     )
-    assert check(repair(joined, PASSAGES), PASSAGES).sentences[0].supported
+    assert check(repair(joined, PASSAGES, question=question), PASSAGES).sentences[0].supported
     half_invented = "Xu Li dirige SenseTime et Tencent a gagné 99 milliards [1]."
-    assert repair(half_invented, PASSAGES) == half_invented  # no set of passages backs it
+    assert repair(half_invented, PASSAGES, question=question) == half_invented  # none backs it
+
+
+def test_repair_joins_no_passages_for_a_question_asking_one_thing() -> None:
+    """PIAF u043 (unanswerable: the passages never date the battle): the model joined the
+    battle of one sentence and the accession year of another into one claim. Re-cited to
+    both, it passed; for a question asking one thing, no single passage backs it, so the
+    checks refuse it."""
+    texts = [
+        "Jean d'Angleterre constitue une coalition que Philippe Auguste bat lors de la "
+        "bataille de Bouvines.",
+        "En 1180, Philippe II Auguste devient roi.",
+    ]
+    passages = [
+        Passage(Chunk(str(i), "d", "d", "Royaume de France", t, 0, len(t)), 1.0, i)
+        for i, t in enumerate(texts)
+    ]
+    answer = "Philippe Auguste bat la coalition lors de la bataille de Bouvines en 1180 [1]."
+    question = "En quelle année Philippe Auguste a-t-il remporté la bataille de Bouvines ?"
+    assert repair(answer, passages, question=question) == answer
+    assert not check(repair(answer, passages, question=question), passages).sentences[0].supported
+    two_things = question.replace(" ?", ", et contre qui ?")
+    assert repair(answer, passages, question=two_things).endswith("[1][2].")
 
 
 def test_repair_covers_the_currency_too() -> None:
-    """eval/ q058: the euro passage holds the figure and the period, the dollar passage the
-    currency; citing only the first left the dollars unbacked, and the answer refused."""
+    """The euro passage holds the figure and the period, the dollar passage the currency
+    (eval/ q058's passages): citing only the first leaves the dollars unbacked."""
     texts = [
-        "Alibaba prévoit d'investir 50 milliards d'euros au cours des trois prochaines années.",
+        "Alibaba prévoit d'investir 50 milliards d'euros au cours des quatre prochaines années.",
         "Alibaba va investir plus de 50 milliards de dollars dans l'IA.",
     ]
     passages = [
         Passage(Chunk(str(i), f"d{i}", f"d{i}", "T", t, 0, len(t)), 1.0, i)
         for i, t in enumerate(texts)
     ]
-    answer = "Alibaba will invest 50 billion dollars over the next three years [1]."
+    question = "How much will Alibaba invest, and over how many years?"
+    answer = "Alibaba will invest 50 billion dollars over the next four years [1]."
     assert not check(answer, passages).sentences[0].supported
-    assert repair(answer, passages) == (
-        "Alibaba will invest 50 billion dollars over the next three years [1][2]."
+    assert repair(answer, passages, question=question) == (
+        "Alibaba will invest 50 billion dollars over the next four years [1][2]."
     )
-    assert check(repair(answer, passages), passages).sentences[0].supported
+    assert check(repair(answer, passages, question=question), passages).sentences[0].supported
 
 
 ORDERED = (

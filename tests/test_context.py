@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from rag.chunking import sentence_units
-from rag.context import SentenceVectors, focus, left_out, question_parts
+from rag.context import SentenceVectors, focus, left_out
 from rag.embeddings import Embedder
 from rag.keywords import KeywordIndex
 from rag.screening import quarantined
+from rag.text import question_parts
 from rag.types import Chunk, Passage
 from tests.conftest import FakeEmbedder
 
