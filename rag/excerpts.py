@@ -77,8 +77,6 @@ def excerpts(draft: str, passages: Sequence[Passage], question: str) -> list[Exc
     kind = asked_kind(question)
     if not new or (kind and not new_numbers):
         return []
-    if kind == "price" and all(x.endswith("%") for x in new_numbers):
-        return []
     found: list[tuple[Excerpt, frozenset[str]]] = []
     for i, passage in enumerate(passages):
         if not all(name_found(n, texts[i]) for n in repeated):

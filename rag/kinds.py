@@ -30,7 +30,7 @@ from rag.text import FUNCTION_WORDS, normalize, numbers_in
 
 __all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
 
-Kind = Literal["quantity", "amount", "price", "date"]
+Kind = Literal["quantity", "amount", "date"]
 
 # Nouns that, after "quel/quelle…" or "what…", ask for a figure.
 _FIGURES = (
@@ -53,15 +53,6 @@ _QUANTITY = re.compile(
     r"|\ba quel (?:cours|prix|montant|niveau)\b"
     r"|\bwhat (?:is |was |were |are |will be )?(?:the |its |their |[\w-]+'s )?(?:\w+ )?"
     rf"(?:{_FIGURES})\b{_NOT_A_FIGURE}"
-)
-# A price or a quote: a percentage is a change, not a price. The model answered "À quel cours
-# l'action Tencent a-t-elle clôturé ?", which no article says, with the day's fall, "2,6 %".
-# "How much has the share price risen" asks for a change: a quantity, not a price.
-_PRICE = re.compile(
-    r"\ba quel (?:cours|prix)\b|\bquel (?:est|etait|sera) (?:le|son|leur) (?:cours|prix)\b"
-    r"|\bat what (?:price|level)\b"
-    r"|\bwhat (?:is|was|were|are) (?:the |its |their |[\w-]+'s )?(?:closing |share |stock )?"
-    r"price\b(?! (?:rise|gain|fall|drop|increase|decrease|change|move))"
 )
 # A count of things or a sum ("combien de salariés", "what net profit"), not a share or a
 # change: a percentage does not answer it. "MiniMax compte 138 % de salariés par an" and
@@ -121,8 +112,8 @@ _FUNCTION_WORDS = FUNCTION_WORDS | set("an as her his more not on or plus se son
 
 
 def asked_kind(question: str) -> Kind | None:
-    """``"quantity"``, ``"amount"`` (a count or a sum, not a share or a change), ``"price"``
-    or ``"date"`` when the question plainly asks for one, else None.
+    """``"quantity"``, ``"amount"`` (a count or a sum, not a share or a change) or
+    ``"date"`` when the question plainly asks for one, else None.
 
     >>> asked_kind("Quel pourcentage du capital d'Alibaba Jack Ma détient-il ?")
     'quantity'
@@ -131,10 +122,6 @@ def asked_kind(question: str) -> Kind | None:
     >>> asked_kind("What gain did UCloud post when it hit its limit?")  # "when" mid-sentence
     """
     text = normalize(question)
-    if _PRICE.search(text):
-        # "De combien ont-elles grimpé, et à quel cours ont-elles clôturé ?" asks for a change
-        # too: any figure answers part of it.
-        return "quantity" if _QUANTITY.search(_PRICE.sub(" ", text)) else "price"
     if _QUANTITY.search(text):
         if (_COUNT.search(text) or _SUM.search(text)) and not _CHANGE.search(text):
             return "amount"
@@ -146,10 +133,10 @@ def asked_kind(question: str) -> Kind | None:
 
 def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     """Whether ``text`` states something of ``kind``: a number (in digits or words) for a
-    quantity, a number in digits that is not a percentage for a price, a number that is
-    neither a percentage nor a date's year, or a word of quantity, for an amount, a number
-    or a word of time for a date. Numbers the question itself states do
-    not count ("How much did it invest in 2025?" is not answered by "in 2025").
+    quantity, a number that is neither a percentage nor a date's year, or a word of
+    quantity, for an amount, a number or a word of time for a date. Numbers the question
+    itself states do not count ("How much did it invest in 2025?" is not answered by "in
+    2025").
 
     >>> gives_kind("Alibaba investira sur trois ans [2].", "quantity")
     True
@@ -161,8 +148,6 @@ def gives_kind(text: str, kind: Kind | None, *, question: str = "") -> bool:
     if kind is None:
         return True
     new = numbers_in(text) - numbers_in(question)  # numbers_in leaves citation markers out
-    if kind == "price":  # in digits, and not a percentage ("85%")
-        return any(not n.endswith("%") for n in new)
     if kind == "amount":
         new -= set(_YEAR.findall(normalize(text)))
         new = {n for n in new if not n.endswith("%")}
