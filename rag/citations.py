@@ -43,6 +43,7 @@ __all__ = [
     "passage_text",
     "prescribes_answers",
     "repair",
+    "said_of_others",
     "statements",
 ]
 
@@ -301,14 +302,12 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
         missing += sorted(
             currencies_in(sentence).difference(*(passage_currencies[n - 1] for n in cited))
         )
-        said_of = normalize(sentence)
-        about = sorted(w for w in asked_names if name_found(w, said_of))
-        for number in sorted(numbers - asked_numbers):
-            holders = [haystacks[n - 1] for n in cited if number in passage_numbers[n - 1]]
-            # No holder: already missing above. Held only by passages about something else:
-            # the figure is not said of what the question names.
-            if about and holders and not any(name_found(w, h) for h in holders for w in about):
-                missing.append(f"{number} (of {', '.join(about)})")
+        about = sorted(w for w in asked_names if name_found(w, normalize(sentence)))
+        missing += said_of_others(
+            numbers - asked_numbers,
+            about,
+            [(haystacks[n - 1], passage_numbers[n - 1]) for n in cited],
+        )
         # A figure found is not a figure agreed with: "risen by 75 %" over "ont plongé de
         # plus de 75 %" (rag.direction).
         missing += [
@@ -322,3 +321,24 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
         c = passages[n - 1].chunk
         citations.append(Citation(n, c.doc_id, c.source, c.title, c.text, c.start, c.end))
     return Checked(text, citations, checks, sorted(invalid))
+
+
+def said_of_others(
+    numbers: set[str], about: Sequence[str], cited: Sequence[tuple[str, set[str]]]
+) -> list[str]:
+    """The ``numbers`` a sentence says of what the question names (``about``, the question's
+    names the sentence repeats) that only cited passages about something else hold, as
+    :func:`check` reports them missing. ``cited`` pairs each cited passage's text with its
+    :func:`rag.text.backed_numbers`. A number no cited passage holds is already missing.
+
+    >>> said_of_others({"30.6e9"}, ["minimax"], [("sensetime vaut 30,6 milliards", {"30.6e9"})])
+    ['30.6e9 (of minimax)']
+    """
+    if not about:
+        return []
+    missing = []
+    for number in sorted(numbers):
+        holders = [text for text, held in cited if number in held]
+        if holders and not any(name_found(w, h) for h in holders for w in about):
+            missing.append(f"{number} (of {', '.join(about)})")
+    return missing

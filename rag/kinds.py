@@ -28,7 +28,7 @@ from typing import Literal
 from rag.citations import drop_invalid_markers
 from rag.text import FUNCTION_WORDS, normalize, numbers_in
 
-__all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind"]
+__all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind", "restates"]
 
 Kind = Literal["quantity", "amount", "date"]
 
@@ -166,9 +166,15 @@ def answers_kind(question: str, text: str) -> bool:
     ...              "SenseTime a piloté l'IPO de SenseTime [1].")
     False
     """
-    if _WH.search(question.lower()) and not _content(text) - _content(question):
-        return False  # it only restates the question: "which bank led X's IPO?" "X led it."
+    if restates(question, text):
+        return False
     return gives_kind(text, asked_kind(question), question=question)
+
+
+def restates(question: str, text: str) -> bool:
+    """Whether ``text`` only restates a question asking who, what, where…: "Which bank led
+    X's IPO?" "X led its IPO [1]." says nothing the question did not."""
+    return bool(_WH.search(question.lower())) and not _content(text) - _content(question)
 
 
 def _content(text: str) -> set[str]:

@@ -450,3 +450,55 @@ def test_the_recheck_agrees_with_the_pipelines_own_checks(
     facts = {q.id: q.facts for q in questions}
     again = [(d.correct, d.refused) for d in gate.drafts(report, facts=facts)]
     assert again == [(d.correct, d.refused) for d in gate.drafts(report)]
+
+
+def test_switching_a_check_off_shows_what_it_paid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench/checks.py replays saved drafts with one check off at a time: joining two
+    passages for a question asking one thing would show an invented year (PIAF u043), and a
+    check that changes nothing says so."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "checks.py"
+    spec = importlib.util.spec_from_file_location("checks_replay", path)
+    assert spec and spec.loader
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+
+    texts = [
+        "Philippe Auguste bat la coalition à Bouvines.",
+        "En 1180, Philippe II Auguste devient roi.",
+    ]
+    passages = [
+        Passage(Chunk(f"r#{i}", "r", "r", "Royaume", t, 0, len(t)), 1.0, i)
+        for i, t in enumerate(texts)
+    ]
+    rows = [  # id, the question, answerable, the draft
+        ("king", "En quelle année Philippe Auguste devient-il roi ?", True,
+         "Philippe Auguste devient roi en 1180 [1]."),
+        ("battle", "En quelle année Philippe Auguste a-t-il gagné à Bouvines ?", False,
+         "Philippe Auguste a gagné à Bouvines en 1180 [1]."),
+    ]  # fmt: skip
+    results, lines = [], []
+    for qid, question, answerable, draft in rows:
+        facts = (("1180",),) if answerable else ()
+        q = Question(qid, question, "fr", "date", answerable, facts, ("r",))
+        a = Answer(question, draft, refused=False, passages=passages)
+        a.refusal_probability = 0.0
+        results.append(Result(q, ["r"], a, draft, [True] * len(facts)))
+        lines.append(json.dumps({**q.__dict__, "facts": [list(f) for f in facts]}))
+    _, js = write_report(
+        {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "r"
+    )
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines), encoding="utf-8")
+
+    for name in ("joining passages only for a question in parts", "other documents' figures"):
+        assert checks.main([f"{js}:{questions}", "--only", name]) == 0
+    out = capsys.readouterr().out
+    assert "| (none: today's checks) | 1/1/0 | 0:  |" in out  # right, refused, no wrong
+    assert re.search(r"\| joining passages only .+ \| 1/0/1 \| 1: \S+:battle \|", out)
+    assert "| other documents' figures | 1/1/0 | 0:  |" in out
+    with pytest.raises(SystemExit):
+        checks.main([str(js)])  # no question file
