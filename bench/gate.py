@@ -39,13 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.evaluation import load_questions
 from rag.facts import facts_present
-from rag.final import final_answer
+from rag.final import checked_answer, final_answer
 from rag.gate import Gate
 from rag.question import clean_question
-from rag.refusals import REFUSAL_MARKER, REFUSALS
+from rag.refusals import REFUSAL_MARKER
 from rag.settings import Settings
 from rag.translation import documents_language
-from rag.types import Answer, Chunk, Passage
+from rag.types import Chunk, Passage
 from rag.verification import verify
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5)
@@ -98,30 +98,10 @@ def rechecked(
     draft: str, passages: list[Passage], asked: str, language: str, s: Settings
 ) -> tuple[bool, str]:
     """Whether today's checks refuse ``draft``, and the final answer's text, as
-    Pipeline.verify and Pipeline.final make them. Pipeline.final's answer is restated here,
-    without its renumbering and locations, which change no fact found; tests/test_evaluation.py
-    (the re-check agrees with the pipeline's own checks) fails if the two drift apart."""
+    Pipeline.verify and Pipeline.final make them (without the final renumbering and
+    locations, which change no fact found)."""
     question = clean_question(asked, max_chars=s.max_question_chars)
-    verified = verify(draft, passages, question)
-    if verified.refused:
-        answer = Answer(
-            asked,
-            REFUSALS[language],
-            refused=True,
-            language=language,
-            passages=passages,
-            refused_by=verified.refused_by,
-        )
-    else:
-        answer = Answer(
-            asked,
-            verified.text,
-            refused=False,
-            language=language,
-            citations=verified.citations,
-            passages=passages,
-            sentences=verified.sentences,
-        )
+    answer = checked_answer(asked, language, passages, verify(draft, passages, question))
     answer = final_answer(answer, draft, question, quote_excerpts=s.excerpts)
     return answer.refused, answer.text
 

@@ -13,13 +13,41 @@ Both come after the language checks, which a quote in the passages' language wou
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from .citations import check
 from .conflicts import notice, other_figures
 from .excerpts import excerpts, quoted
-from .types import Answer
+from .refusals import REFUSALS
+from .types import Answer, Passage
+from .verification import Verification
 
-__all__ = ["final_answer"]
+__all__ = ["checked_answer", "final_answer"]
+
+
+def checked_answer(
+    asked: str, language: str, passages: Sequence[Passage], verified: Verification
+) -> Answer:
+    """The answer as verification leaves it, before :func:`final_answer`: the refusal in
+    ``language`` where the checks refused the draft, else its checked text and citations."""
+    if verified.refused:
+        return Answer(
+            asked,
+            REFUSALS[language],
+            refused=True,
+            language=language,
+            passages=list(passages),
+            refused_by=verified.refused_by,
+        )
+    return Answer(
+        asked,
+        verified.text,
+        refused=False,
+        language=language,
+        citations=verified.citations,
+        passages=list(passages),
+        sentences=verified.sentences,
+    )
 
 
 def final_answer(answer: Answer, draft: str, question: str, *, quote_excerpts: bool) -> Answer:

@@ -29,7 +29,7 @@ from .draft import Draft, asked_again, kept, streamed, wants_again
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
 from .errors import CorpusError
-from .final import final_answer
+from .final import checked_answer, final_answer
 from .generation import Gate, Generator, generator_from_spec
 from .index import Index, IndexStats, update_index
 from .prompts import load_examples, load_prompt
@@ -587,20 +587,8 @@ class Pipeline:
         """6. The final answer (:func:`rag.final.final_answer`): the passages' own sentences
         for a draft they do not back, other documents' figures quoted, sources numbered from
         1 as cited and placed in their documents. Streams what the reader has not seen yet."""
-        if verified.refused:
-            answer = self._refusal(q, timings, verified.refused_by, passages)
-        else:
-            answer = Answer(
-                q.asked,
-                verified.text,
-                refused=False,
-                language=q.language,
-                citations=verified.citations,
-                passages=passages,
-                sentences=verified.sentences,
-                timings=timings,
-                understood_as=q.understood_as,
-            )
+        answer = checked_answer(q.asked, q.language, passages, verified)
+        answer.timings, answer.understood_as = timings, q.understood_as
         answer.refusal_probability = draft.refusal_probability
         answer.redrafted = draft.redrafted
         answer = final_answer(answer, draft.text, q.text, quote_excerpts=self.settings.excerpts)
@@ -612,19 +600,12 @@ class Pipeline:
             yield answer.text
         return answer
 
-    def _refusal(
-        self,
-        q: Question,
-        timings: Timings,
-        why: RefusedBy | None,
-        passages: list[Passage] | None = None,
-    ) -> Answer:
+    def _refusal(self, q: Question, timings: Timings, why: RefusedBy) -> Answer:
         return Answer(
             q.asked,
             REFUSALS[q.language],
             refused=True,
             language=q.language,
-            passages=passages or [],
             timings=timings,
             understood_as=q.understood_as,
             refused_by=why,

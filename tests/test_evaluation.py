@@ -422,9 +422,10 @@ def test_the_replay_checks_the_drafts_again_with_todays_checks(
 def test_the_recheck_agrees_with_the_pipelines_own_checks(
     base: Settings, gate: ModuleType, tmp_path: Path
 ) -> None:
-    """bench/gate.py restates Pipeline.final's answer: replayed on a run of the pipeline (on
-    fakes, drafts of each kind: backed, invented, refused, citing a passage that does not
-    exist), today's checks give every question the run's own outcome."""
+    """bench/gate.py's re-check builds the answer as Pipeline.verify and Pipeline.final do
+    (rag.final.checked_answer, final_answer): replayed on a run of the pipeline (on fakes,
+    drafts of each kind: backed, invented, refused, citing a passage that does not exist),
+    today's checks give every question the run's own outcome."""
 
     def backed(user: str) -> str:  # the first passage's first sentence, cited
         found = re.search(r"\[1\] (.+?[.!?])(?:\s|$)", user)
