@@ -24,6 +24,11 @@ per set. It lists the questions whose outcome changed from the run's. The draft 
 report's ``raw``, the reply as it was streamed (markers to passages that do not exist already
 dropped, a refusal already its sentence). A draft the run asked for again in the question's
 language keeps the run's outcome: the second draft is not in the report.
+
+A question whose draft was asked for again is replayed on the first draft's probability,
+the one the gate decides on. Reports written before 2026-12-06 hold the second draft's
+instead, which is lower: the PIAF held-out half's gate-on run refused three questions
+(d212, d233, u055) that the replay of its gate-off run had answered.
 """
 
 from __future__ import annotations

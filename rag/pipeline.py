@@ -570,7 +570,9 @@ class Pipeline:
             draft.shown,  # the reader saw the first draft stream, not this one
             usage.prompt_tokens,
             usage.completion_tokens,
-            usage.marker_probability,
+            # The gate decided on the first draft's: a replay of the gate on a gate-off run
+            # (bench/gate.py) needs that one, not the second's (PIAF d233: 0.056 against 0.003).
+            draft.refusal_probability,
             redrafted=True,
         )
         checked = verify(text, passages, q.text)

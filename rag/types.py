@@ -244,7 +244,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     sentences: list[SentenceCheck] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
-    # The model's probability, at its first token, of refusing (None when it was not asked).
+    # The model's probability, at its first token, of refusing (None when it was not asked):
+    # the first draft's, on which the refusal gate decided, when it was asked for again.
     refusal_probability: float | None = None
     # Why a refusal is one: "no passages" (nothing retrieved), "model" (the model refused),
     # "unsupported" (no sentence backed by its citations) or "not an answer" (no figure or

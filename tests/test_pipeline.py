@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from rag.chunking import chunk_document
 from rag.conflicts import notice
 from rag.documents import load_documents
 from rag.errors import CorpusError, QuestionError
-from rag.generation import Gate
+from rag.generation import Gate, Message
 from rag.index import IndexStats, Store, update_index
 from rag.pipeline import REFUSAL_MARKER, Pipeline
 from rag.refusals import REFUSALS
@@ -445,6 +445,25 @@ def test_a_draft_in_the_other_language_is_asked_again_in_the_questions(
     )
     assert generator.gates[1] == generator.gates[0]  # the same refusal gate rules it
     assert answer.to_dict()["redrafted"] is True
+
+
+def test_a_redrafted_answer_keeps_the_probability_the_gate_decided_on(
+    settings: Settings, corpus: Path
+) -> None:
+    """The refusal gate decides on the first draft's marker probability; a gate-off run
+    replayed under another threshold (bench/gate.py) needs that one, not the second's."""
+    pipeline, _, generator = make(settings, corpus, [cite(FACT, ENGLISH), cite(FACT)])
+    first_stream = generator.stream
+
+    def stream(messages: list[Message], **kwargs: Any) -> Iterator[str]:
+        yield from first_stream(messages, **kwargs)
+        generator.marker_probability = 0.001  # the second draft's own, lower
+
+    generator.marker_probability = 0.03
+    generator.stream = stream  # type: ignore[method-assign]
+    answer = pipeline.answer(QUESTION)
+    assert answer.redrafted and len(generator.prompts) == 2
+    assert answer.refusal_probability == 0.03
 
 
 def test_a_draft_in_the_other_language_the_checks_refused_is_asked_again(
