@@ -6,8 +6,8 @@ today's gate thresholds. A check that changes no question's outcome on any run, 
 outcomes only on the set it was written for, is a candidate for removal (issue 27, "Fewer
 rules"); docs/evaluation.md, "Which checks pay", holds the table this printed.
 
-    .venv/bin/python bench/checks.py /tmp/F/pt/report.json:eval/piaf/tuning.jsonl \\
-        /tmp/F/ph/report.json:eval/piaf/heldout.jsonl
+    .venv/bin/python bench/checks.py /tmp/forced/tuning/report.json:eval/piaf/tuning.jsonl \\
+        /tmp/forced/heldout/report.json:eval/piaf/heldout.jsonl
 
 Each cell reads right / refused / wrong: answerable questions answered right, unanswerable
 ones refused, answers shown that are not right. Make the runs with the gate off
