@@ -21,7 +21,7 @@ import contextlib
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -35,9 +35,9 @@ from rag import citations, final, kinds, verification
 from rag import excerpts as excerpts_module
 from rag.evaluation import load_questions
 from rag.settings import Settings
-from rag.text import normalize as _normalize
 
 _NEVER = re.compile(r"(?!)")
+_STATED = citations._stated  # what a passage states, read with its title: called without it
 
 # name: what it switches off, as (object, attribute, replacement) patches. A name is patched
 # where it is looked up: the module that imported it, not only the one that defines it.
@@ -50,7 +50,7 @@ CHECKS: dict[str, list[tuple[Any, str, Any]]] = {
     "names": [(citations, "names_in", lambda text: set())],
     "currencies": [(citations, "currencies_in", lambda text: set())],
     "the document's title read with its passage": [
-        (citations, "_stated", lambda title, text: _normalize(" ".join(citations.statements(text))))
+        (citations, "_stated", lambda title, text: _STATED("", text))
     ],
     "a figure said of what the question names": [(citations, "said_of_others", lambda *args: [])],
     "direction (rose against fell)": [(citations, "reversed_figures", lambda *args: [])],
@@ -88,14 +88,13 @@ def table(
     runs: list[tuple[str, dict[str, Any], dict[str, Any]]],
     thresholds: tuple[float, float],
     names: list[str],
-    emit: Callable[[str], None] = print,
 ) -> None:
     """Print a row for today's checks, then one per check switched off, with the
     questions whose outcome changed."""
-    emit("| switched off | " + " | ".join(label for label, _, _ in runs) + " | changed |")
-    emit("|---" * (len(runs) + 2) + "|")
+    print("| switched off | " + " | ".join(label for label, _, _ in runs) + " | changed |")
+    print("|---" * (len(runs) + 2) + "|")
     base = {label: outcome(report, facts, thresholds) for label, report, facts in runs}
-    emit(row("(none: today's checks)", [o for o, _ in base.values()], []))
+    print(row("(none: today's checks)", [o for o, _ in base.values()], []))
     for name in names:
         cells, changed = [], []
         with without(name):
@@ -103,13 +102,9 @@ def table(
                 o, drafts = outcome(report, facts, thresholds)
                 cells.append(o)
                 changed += [
-                    f"{label}:{r['id']}"
-                    for r, d, was in zip(
-                        report["results"]["hybrid"], drafts, base[label][1], strict=True
-                    )
-                    if (d.correct, d.refused) != (was.correct, was.refused)
+                    f"{label}:{q}" for q in gate.outcome_changed(report, drafts, base[label][1])
                 ]
-        emit(row(name, cells, changed))
+        print(row(name, cells, changed))
 
 
 def row(name: str, cells: list[gate.Outcome], changed: list[str]) -> str:

@@ -111,6 +111,18 @@ def rechecked(
     return answer.refused, answer.text
 
 
+def outcome_changed(
+    report: dict[str, Any], drafts: list[Draft], before: list[Draft], mode: str = "hybrid"
+) -> list[str]:
+    """The ids of the report's questions whose draft is right or refused in ``drafts`` but
+    not in ``before`` (or the reverse): both :func:`drafts` of the same report."""
+    return [
+        r["id"]
+        for r, d, was in zip(report["results"][mode], drafts, before, strict=True)
+        if (d.correct, d.refused) != (was.correct, was.refused)
+    ]
+
+
 def replay(ds: list[Draft], same: float, across: float) -> Outcome:
     """What the run would have given with the gate at ``same`` (question and passages in one
     language) and ``across`` (in two).
@@ -163,11 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         ds = drafts(report, facts=facts)
         if facts is not None:
             ran = drafts(report)
-            changed = [
-                r["id"]
-                for r, d, was in zip(report["results"]["hybrid"], ds, ran, strict=True)
-                if (d.correct, d.refused) != (was.correct, was.refused)
-            ]
+            changed = outcome_changed(report, ds, ran)
             print(f"{path}: today's checks change {len(changed)}: {' '.join(changed)}")
         print(f"{path}: {len(ds)} questions\n| same | across | right | refused | wrong shown |")
         print("|---|---|---|---|---|")

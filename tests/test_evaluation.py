@@ -335,19 +335,24 @@ def test_rag_eval_says_what_a_configuration_should_look_like(
     assert re.search(message, capsys.readouterr().err)
 
 
-@pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """bench/gate.py, the replay of a gate-off run, loaded as a module."""
+def bench_module(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """bench/NAME.py loaded as a module (bench/ is scripts, not a package)."""
     import importlib.util
     import sys
 
-    path = Path(__file__).resolve().parent.parent / "bench" / "gate.py"
-    spec = importlib.util.spec_from_file_location("gate_replay", path)
+    path = Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "gate_replay", module)  # its dataclasses look it up there
+    monkeypatch.setitem(sys.modules, f"bench_{name}", module)  # its dataclasses look it up
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """bench/gate.py, the replay of a gate-off run."""
+    return bench_module("gate", monkeypatch)
 
 
 def test_a_gate_off_run_replays_under_any_threshold(tmp_path: Path, gate: ModuleType) -> None:
@@ -454,19 +459,12 @@ def test_the_recheck_agrees_with_the_pipelines_own_checks(
 
 
 def test_switching_a_check_off_shows_what_it_paid(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """bench/checks.py replays saved drafts with one check off at a time: joining two
     passages for a question asking one thing would show an invented year (PIAF u043), and a
     check that changes nothing says so."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parent.parent / "bench" / "checks.py"
-    spec = importlib.util.spec_from_file_location("checks_replay", path)
-    assert spec and spec.loader
-    checks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(checks)
-
+    checks = bench_module("checks", monkeypatch)
     texts = [
         "Philippe Auguste bat la coalition à Bouvines.",
         "En 1180, Philippe II Auguste devient roi.",
