@@ -43,7 +43,9 @@ class Draft:
     shown: bool = False
     prompt_tokens: int = 0
     answer_tokens: int = 0
-    refusal_probability: float | None = None  # the model's P(marker) at the first token
+    # The model's P(marker) at the first token; a draft asked for again carries the first
+    # draft's, on which the refusal gate decided (Pipeline.verify).
+    refusal_probability: float | None = None
     redrafted: bool = False  # asked for again, in the question's language (wants_again)
 
 
