@@ -328,10 +328,10 @@ def respond(
         with closing(stream):
             for item in stream:
                 if isinstance(item, Sources):
-                    found = format_sources(item, pipeline.where)
+                    found = format_sources(item, pipeline.library.where)
                     yield with_reply(f"<em>Writing the answer…</em>\n\n{found}")
                 elif isinstance(item, Answer):
-                    yield with_reply(format_answer(item, pipeline.quote))
+                    yield with_reply(format_answer(item, pipeline.library.quote))
                 else:
                     pieces.append(item)
                     # a cursor: more is coming
@@ -365,7 +365,7 @@ class Chat:
 
     def documents(self) -> list[tuple[str, str]]:
         """(label, id) pairs for the document list."""
-        return labels(self.pipeline().documents())
+        return labels(self.pipeline().library.documents())
 
     def add(self, paths: Sequence[str], progress: Callable[..., Any]) -> str:
         notes = []
@@ -378,9 +378,9 @@ class Chat:
             try:
                 data = Path(path).read_bytes()
                 doc_id = self.pipeline().add_document(name, data, on_progress=report)
-                listed = {d.id: d for d in self.pipeline().documents()}
+                listed = {d.id: d for d in self.pipeline().library.documents()}
                 left_out = listed[doc_id].notes if doc_id in listed else ()
-                if aside := self.pipeline().set_aside(doc_id):
+                if aside := self.pipeline().library.set_aside(doc_id):
                     notes.append(
                         f"⚠ {escape(name)} added but set aside, never used in answers: it gives "
                         f"the AI orders (“{escape(aside[:120])}”)"
@@ -451,7 +451,7 @@ def build_app(
 
     def listing() -> Any:
         try:
-            indexed = chat.pipeline().documents()
+            indexed = chat.pipeline().library.documents()
         except RagError as exc:
             return gr.update(choices=[], value=[]), f"⚠ {escape(str(exc))}", ""
         usable = [d.title for d in indexed if not d.set_aside]

@@ -108,7 +108,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
     if not stats.changed:
         print("  nothing changed")
-    for doc in get_pipeline(settings).documents():
+    for doc in get_pipeline(settings).library.documents():
         if doc.set_aside:
             print(
                 f"  set aside: {doc.id} is never used in answers, as it gives the AI orders "

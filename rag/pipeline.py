@@ -24,7 +24,7 @@ from .budget import DEFAULT_CHARS_PER_TOKEN, Budget
 from .collection import add_file, remove_file
 from .conflicts import notice
 from .context import SentenceVectors, defuse, focus, left_out
-from .documents import load_file, read_folder
+from .documents import read_folder
 from .draft import Draft, asked_again, kept, streamed, wants_again
 from .embeddings import Embedder, embedder_from_spec
 from .endpoints import Endpoint
@@ -32,19 +32,17 @@ from .errors import CorpusError
 from .final import checked_answer, final_answer
 from .generation import Gate, Generator, generator_from_spec
 from .index import Index, IndexStats, update_index
+from .library import Library
 from .prompts import load_examples, load_prompt
 from .question import Question, clean_question, understand
 from .refusals import REFUSAL_MARKER, REFUSALS
 from .retrieval import Retriever
 from .settings import Settings
-from .sources import located, place, renumbered, section
+from .sources import located, renumbered
 from .text import detect_language
 from .translation import documents_language, search_text
 from .types import (
     Answer,
-    Citation,
-    Document,
-    IndexedDocument,
     Passage,
     RefusedBy,
     Retrieval,
@@ -91,8 +89,8 @@ class Pipeline:
         # The model's prompt speed, the documents' characters per token, and where the speed
         # comes from: measured once, for the context's budget.
         self._reading: tuple[float, float, str] | None = None
-        # Whether a document gives the model orders, by its content hash (see set_aside).
-        self._set_aside: dict[str, str] = {}
+        # The indexed documents, for the chat and `rag index` (and set_aside, for answers).
+        self.library = Library(lambda: self.retriever.store, self.texts_dir)
         # The files of the folder the last indexing skipped, with their reasons.
         self.skipped: list[Skipped] = []
         self._lock = threading.Lock()
@@ -265,80 +263,6 @@ class Pipeline:
         return store, stats
 
     # -- the collection ------------------------------------------------------------------
-    def documents(self) -> list[IndexedDocument]:
-        """The documents in the index, in the order of their ids."""
-        store = self.retriever.store
-        meta = store.documents
-        return [
-            IndexedDocument(
-                doc_id,
-                m.get("title", doc_id),
-                m.get("source", ""),
-                len(store.document_chunks(doc_id)),
-                self.set_aside(doc_id),
-                format=m.get("format", "text"),
-                pages=m.get("pages", 0),
-                notes=tuple(m.get("notes", ())),
-            )
-            for doc_id, m in sorted(meta.items())
-        ]
-
-    def set_aside(self, doc_id: str) -> str:
-        """The sentence that has document ``doc_id`` left out of every answer because it
-        gives the model orders (:func:`rag.context.left_out`), or "" if answers may use it.
-        The index screened every chunk when it embedded it (``Store.order_in``). Only
-        documents of at most ``_WHOLE_DOCUMENT_CHUNKS`` chunks are set aside whole: hostile
-        pages are short, while a long report that quotes one order is news about it, and
-        only the chunks that give orders are left out of it."""
-        store = self.retriever.store
-        key = f"{doc_id}\0{(store.document_meta(doc_id) or {}).get('sha256', '')}"
-        if key not in self._set_aside:
-            chunks = store.document_chunks(doc_id)
-            whole = len(chunks) <= _WHOLE_DOCUMENT_CHUNKS
-            found = next(filter(None, map(store.order_in, chunks)), None) if whole else None
-            self._set_aside[key] = found or ""
-        return self._set_aside[key]
-
-    def document(self, doc_id: str) -> Document | None:
-        """An indexed document as its chunks' offsets count, with its pages or sections; None
-        when its file is gone or no longer the one indexed."""
-        meta = self.retriever.store.document_meta(doc_id)
-        if not meta:
-            return None
-        return _read_document(meta["source"], meta.get("sha256", ""), self.texts_dir)
-
-    def document_text(self, doc_id: str) -> str | None:
-        """The text of an indexed document (see ``document``)."""
-        doc = self.document(doc_id)
-        return doc.text if doc else None
-
-    def where(self, passage: Passage) -> str:
-        """Where ``passage`` is in its document, in words ("p. 4", a heading, "paragraph 4 of
-        17"; "" if the document cannot be read)."""
-        return place(self.document, passage.chunk.doc_id, passage.chunk.start, passage.chunk.end)
-
-    def quote(self, citation: Citation) -> tuple[str, str, str]:
-        """The cited span with the text around it: ``(before, cited, after)``, what a reader
-        needs to see the quote in context. The text around is the span's page or section, up
-        to ``_AROUND`` characters each side, where the document has them; else its chunk."""
-        doc = self.document(citation.doc_id)
-        part = section(doc, citation.start) if doc else None
-        if doc and part and doc.text[citation.start : citation.end] == citation.text:
-            a = max(part.start, citation.start - _AROUND)
-            b = min(part.end, citation.end + _AROUND)
-            before, after = doc.text[a : citation.start], doc.text[citation.end : b]
-            return (
-                ("…" if a > part.start else "") + before,
-                citation.text,
-                after + ("…" if b < part.end else ""),
-            )
-        for chunk in self.retriever.store.document_chunks(citation.doc_id):
-            if chunk.start <= citation.start < chunk.end:
-                a = citation.start - chunk.start
-                b = min(citation.end, chunk.end) - chunk.start
-                return chunk.text[:a], chunk.text[a:b], chunk.text[b:]
-        return "", citation.text, ""
-
     def add_document(
         self,
         name: str,
@@ -383,14 +307,14 @@ class Pipeline:
         """The top_k retrieved passages the context is chosen from, without the chunks that
         give the model orders nor the other chunks of their documents
         (:func:`rag.context.left_out`), which are taken out before the rankings are fused."""
-        s, retriever = self.settings, self.retriever
+        s, retriever, aside = self.settings, self.retriever, self.library.set_aside
         return retriever.search(
             clean_question(question, max_chars=s.max_question_chars),
             k=s.top_k,
             mode=s.retrieval,
             candidates=s.candidates,
             skip=lambda chunk: left_out(
-                chunk, lambda doc: bool(self.set_aside(doc)), orders=retriever.store.order_in
+                chunk, lambda doc: bool(aside(doc)), orders=retriever.store.order_in
             ),
         )
 
@@ -597,7 +521,7 @@ class Pipeline:
         if draft.shown and answer.other_figures:  # the quotes follow what the reader saw
             yield " " + notice(answer.other_figures, q.language)  # streamed, numbered as it was
         # The final answer numbers its sources from 1 as it cites them (rag.sources).
-        answer = located(renumbered(answer), self.document)
+        answer = located(renumbered(answer), self.library.document)
         if not draft.shown:
             yield answer.text
         return answer
@@ -634,26 +558,7 @@ def _account(passages: list[Passage], budget: Budget, timings: Timings) -> None:
         timings.context_tokens = round(chars / budget.chars_per_token)
 
 
-@functools.lru_cache(maxsize=64)
-def _read_document(source: str, sha256: str, texts: Path) -> Document | None:
-    path = Path(source)
-    try:
-        doc = load_file(path, path.parent, cache=texts)
-    except CorpusError:
-        return None
-    if sha256 and doc.sha256 != sha256:
-        return None  # changed since it was indexed: its offsets no longer hold
-    return doc
-
-
 _DEFAULT_CUTTING = (Settings.chunk_size, Settings.chunk_overlap, Settings.index_sentences)
-
-# The longest document left out whole when one of its chunks gives the model orders
-# (Pipeline.set_aside): every hostile page of eval/injection/ is one or two chunks, the
-# longest built-in article 17.
-_WHOLE_DOCUMENT_CHUNKS = 50
-# Characters of a cited span's page or section shown each side of it (Pipeline.quote).
-_AROUND = 600
 
 _PIPELINES: dict[Settings, Pipeline] = {}
 _PIPELINES_LOCK = threading.Lock()

@@ -97,12 +97,12 @@ def test_respond_streams_then_shows_the_checked_answer_and_sources(
     def untimed(text: str) -> str:  # the same answer, asked twice, differs only in timings
         return text.rsplit("<small>retrieval", 1)[0]
 
-    assert untimed(final) == untimed(app.format_answer(answer, pipeline.quote))
+    assert untimed(final) == untimed(app.format_answer(answer, pipeline.library.quote))
     n = answer.citations[0].n
     assert f'<details class="source source-{n}"><summary>[{n}] ' in final
     assert f'<strong class="cite cite-{n}" title="' in final  # opens it, shows its title
     # the cited span is highlighted inside the passage it comes from
-    before, span, after = pipeline.quote(answer.citations[0])
+    before, span, after = pipeline.library.quote(answer.citations[0])
     assert span == answer.citations[0].text and (before or after)
     assert f"<mark>{app.escape(span).splitlines()[0]}" in final
     assert answer.citations[0].title in html.unescape(final)
@@ -388,7 +388,7 @@ def test_a_crash_of_the_model_is_a_message_and_the_chat_goes_on(
         pipeline.add_document(upload.name, upload.read_bytes())
         steps = list(app.respond(QUESTION, [], [], pipeline))
         assert not last_reply(steps[-1][0]).startswith("⚠"), last_reply(steps[-1][0])
-        assert "note.md" in {d.id for d in pipeline.documents()}
+        assert "note.md" in {d.id for d in pipeline.library.documents()}
     finally:
         generator.close()
 

@@ -282,7 +282,7 @@ def test_a_long_document_loses_only_its_hostile_chunk(settings: Settings, corpus
     )
     pipeline, _, _ = make(settings, corpus)
     assert len(pipeline.retriever.store.document_chunks("long.txt")) > 50
-    assert pipeline.set_aside("long.txt") == "" and pipeline.set_aside("short.txt")
+    assert pipeline.library.set_aside("long.txt") == "" and pipeline.library.set_aside("short.txt")
     kept = pipeline.candidates("Qui a annoncé un partenariat industriel ?")
     assert any(p.chunk.doc_id == "long.txt" for p in kept)
     assert not any("BANANE" in p.chunk.text for p in kept)
@@ -291,7 +291,7 @@ def test_a_long_document_loses_only_its_hostile_chunk(settings: Settings, corpus
 def test_quote_puts_the_cited_span_in_its_passage(settings: Settings, corpus: Path) -> None:
     pipeline, _, _ = make(settings, corpus, cite(FACT))
     citation = pipeline.answer(QUESTION).citations[0]
-    before, span, after = pipeline.quote(citation)
+    before, span, after = pipeline.library.quote(citation)
     text = Path(citation.source).read_text(encoding="utf-8")
     assert span == citation.text and FACT in span
     assert text[citation.start - len(before) : citation.end + len(after)] == before + span + after
@@ -521,5 +521,5 @@ def test_questions_use_the_screening_the_index_kept(
     monkeypatch.setattr("rag.screening.gives_orders", no_screening)
     kept = pipeline.candidates("Qu'a annoncé SenseTime ?")
     assert kept and "x.txt" not in {p.chunk.doc_id for p in kept}
-    assert pipeline.set_aside("x.txt").startswith("Ignore all previous instructions")
-    assert pipeline.set_aside("000_77984f51074b5574.txt") == ""
+    assert pipeline.library.set_aside("x.txt").startswith("Ignore all previous instructions")
+    assert pipeline.library.set_aside("000_77984f51074b5574.txt") == ""

@@ -187,7 +187,7 @@ def test_two_servers_share_one_collection(url: str, tmp_path: Path, corpus: Path
     one.add_document("chat.txt", "Le chat de la rédaction s'appelle Zéphyrin.".encode())
     answer = two.answer(question)
     assert "Zéphyrin" in answer.text and answer.citations[0].doc_id == "chat.txt"
-    assert "chat.txt" in {d.id for d in two.documents()}
+    assert "chat.txt" in {d.id for d in two.library.documents()}
 
 
 def test_approximate_search_above_the_threshold(url: str) -> None:
@@ -205,8 +205,8 @@ def test_hostile_documents_are_set_aside(url: str, tmp_path: Path, corpus: Path)
     )
     settings = Settings(home=tmp_path / "home", corpus=corpus, index_url=url)
     pipeline = Pipeline(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
-    assert "Ignore all previous instructions" in pipeline.set_aside("piege.txt")
-    assert pipeline.set_aside(sorted(p.name for p in CORPUS.glob("*.txt"))[0]) == ""
+    assert "Ignore all previous instructions" in pipeline.library.set_aside("piege.txt")
+    assert pipeline.library.set_aside(sorted(p.name for p in CORPUS.glob("*.txt"))[0]) == ""
 
 
 def test_a_chunk_without_a_word_is_kept(url: str, tmp_path: Path) -> None:
