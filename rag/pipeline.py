@@ -347,10 +347,12 @@ class Pipeline:
         cache: SentenceVectors | None = None,
         stored: bool = True,
         budget: Budget | None = None,
+        language: str | None = None,
     ) -> list[Passage]:
         """The sentences of ``candidates`` handed to the model, chosen with the Settings:
-        ``context_sentences`` per part of the question, then more while ``budget`` allows
-        (:meth:`budget` for the question's own language by default).
+        ``context_sentences`` per part of the question (``context_sentences_crosslingual``
+        when the candidates are in another language than ``language``, the question's own by
+        default), then more while ``budget`` allows (:meth:`budget` by default).
         ``cache`` keeps sentence vectors between questions (the pipeline's own by default);
         ``stored=False`` ignores the vectors the index keeps, as an index built without
         them would (bench/run.py compares the two)."""
@@ -359,13 +361,16 @@ class Pipeline:
                 self._sentences = SentenceVectors(self.embedder)
             cache = self._sentences
         s = self.settings
-        budget = budget or self.budget(question, detect_language(question), candidates)
+        language = language or detect_language(question)
+        budget = budget or self.budget(question, language, candidates)
+        across = documents_language(candidates) not in (None, language)
+        sentences = s.context_sentences_crosslingual if across else s.context_sentences
         return focus(
             question,
             candidates,
             self.embedder,
-            max_sentences=s.context_sentences,
-            max_chars=budget.chars if s.context_sentences else 0,
+            max_sentences=sentences,
+            max_chars=budget.chars if sentences else 0,
             lexical_weight=s.context_lexical_weight,
             # BM25's index is built on first use: not for nothing in dense mode at weight 0.
             idf=self.retriever.store.idf if s.context_lexical_weight else None,
@@ -414,7 +419,9 @@ class Pipeline:
         timings = Timings(setup_s=started - setup_started)
         found = self.search(q.text, q.language, timings)  # 2. retrieval
         budget = self.budget(found.searched, q.language, found.candidates)  # 3. context,
-        passages = self.choose(found.searched, found.candidates, budget=budget)  # its budget
+        passages = self.choose(  # its budget
+            found.searched, found.candidates, budget=budget, language=q.language
+        )
         _account(passages, budget, timings)
         timings.retrieval_s = time.perf_counter() - started
         if with_sources:

@@ -73,6 +73,14 @@ class Settings:
     # titles, takes the prompt's new tokens from about 500 to 250 (first token p50 9.0 -> 5.4 s)
     # and answers better (accuracy 0.47 -> 0.54, refusal accuracy 0.78 -> 0.94).
     context_sentences: int = 3
+    # The same for a question in another language than its passages (an English question over
+    # French documents): sentences chosen across languages miss the facts more often, since
+    # the question's rare words are not the documents'. 4 rather than 3, English questions
+    # (right / unanswerable refused / wrong shown, docs/evaluation.md, "The levers"): PIAF
+    # tuning 18/10/14 -> 19/11/12, held-out 23/9/16 -> 26/10/13, the three built-in sets
+    # 38/20/15 -> 38/21/10; first token p50 +0.7 to 1.4 s. French questions keep 3: the
+    # fourth did not pay on PIAF's held-out half.
+    context_sentences_crosslingual: int = 4
     # Seconds the model may take to read a question's prompt (passages and question): past
     # context_sentences, sentences are added, best first, while this machine's measured prompt
     # speed reads them in time (rag/budget.py); 0 keeps context_sentences alone. Off: with the
@@ -182,6 +190,10 @@ class Settings:
             ),
             "top_k": (self.top_k >= 1, "give at least 1"),
             "context_sentences": (self.context_sentences >= 0, "give 0 (whole chunks) or more"),
+            "context_sentences_crosslingual": (
+                self.context_sentences_crosslingual >= 0,
+                "give 0 (whole chunks) or more",
+            ),
             "first_token_budget_s": (self.first_token_budget_s >= 0, "give 0 (off) or more"),
             "first_token_budget_s_crosslingual": (
                 self.first_token_budget_s_crosslingual >= 0,

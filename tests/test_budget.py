@@ -177,3 +177,22 @@ def test_a_question_across_languages_gets_the_cross_lingual_budget(
     assert ask(french, first_token_budget_s=2.0).budget_s == 2.0
     # By default neither has a budget: more text cost answers (docs/evaluation.md).
     assert ask(french).budget_s == ask(english).budget_s == 0
+
+
+@pytest.mark.usefixtures("no_real_models")
+def test_a_question_across_languages_gets_its_own_number_of_sentences(
+    settings: Settings, corpus: Path
+) -> None:
+    def chosen(question: str, **counts: int) -> int:
+        s = settings.replace(corpus=corpus, **counts)
+        p = Pipeline(s, embedder=FakeEmbedder(), generator=FakeGenerator())
+        return chosen_chars(p.answer(question).passages)
+
+    french = "Quelle est la capitalisation boursière de SenseTime ?"
+    english = "What is SenseTime's market capitalisation?"
+    few, many = {"context_sentences_crosslingual": 1}, {"context_sentences_crosslingual": 4}
+    assert chosen(english, **few) < chosen(english, **many)  # French articles: across
+    assert chosen(french, **few) == chosen(french, **many)  # not across: context_sentences
+    assert chosen(english, context_sentences=1, **many) == chosen(english, **many)
+    assert chosen(french, context_sentences=1, **many) < chosen(french, **many)
+    assert Settings().context_sentences_crosslingual > Settings().context_sentences
