@@ -49,7 +49,7 @@ from rag.gate import Gate
 from rag.question import clean_question
 from rag.refusals import REFUSAL_MARKER
 from rag.settings import Settings
-from rag.translation import documents_language
+from rag.translation import across_languages
 from rag.types import Chunk, Passage
 from rag.verification import verify
 
@@ -87,7 +87,7 @@ def drafts(
         answerable = bool(r["facts"])  # one entry per expected fact; none when unanswerable
         # As Pipeline.gate decides which threshold a question gets.
         passages = [Passage(Chunk(**p["chunk"]), p["score"], p["rank"]) for p in a["passages"]]
-        across = documents_language(passages) not in (None, a["language"])
+        across = across_languages(passages, a["language"])
         correct, refused = answerable and bool(r["correct"]), bool(a["refused"])
         if settings is not None and facts is not None and not a.get("redrafted"):
             refused, found = rechecked(

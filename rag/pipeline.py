@@ -40,7 +40,7 @@ from .retrieval import Retriever
 from .settings import Settings
 from .sources import located, renumbered
 from .text import detect_language
-from .translation import documents_language, search_text
+from .translation import across_languages, search_text
 from .types import (
     Answer,
     Passage,
@@ -197,7 +197,7 @@ class Pipeline:
         s = self.settings
         if s.first_token_budget_s <= 0 and s.first_token_budget_s_crosslingual <= 0:
             return Budget(0.0)  # the default: nothing to work out on each question
-        across = documents_language(candidates) not in (None, language)
+        across = across_languages(candidates, language)
         seconds = s.first_token_budget_s_crosslingual if across else s.first_token_budget_s
         if seconds <= 0:
             return Budget(0.0)
@@ -363,7 +363,7 @@ class Pipeline:
         s = self.settings
         language = language or detect_language(question)
         budget = budget or self.budget(question, language, candidates)
-        across = documents_language(candidates) not in (None, language)
+        across = across_languages(candidates, language)
         sentences = s.context_sentences_crosslingual if across else s.context_sentences
         return focus(
             question,
@@ -446,7 +446,7 @@ class Pipeline:
         0.05
         """
         s = self.settings
-        across = documents_language(passages) not in (None, language)
+        across = across_languages(passages, language)
         return Gate(
             REFUSAL_MARKER, s.refusal_threshold_crosslingual if across else s.refusal_threshold
         )

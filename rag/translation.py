@@ -19,7 +19,7 @@ from .prompts import load_prompt
 from .text import detect_language
 from .types import Passage
 
-__all__ = ["documents_language", "search_text", "translate"]
+__all__ = ["across_languages", "documents_language", "search_text", "translate"]
 
 # A translation longer than this many times the question is no translation (a model that
 # started answering instead); the question is searched as asked.
@@ -31,6 +31,13 @@ def documents_language(passages: Sequence[Passage]) -> str | None:
     """The language of the passages retrieved for a question, or None when there are none."""
     text = "\n".join(p.chunk.text for p in passages)
     return detect_language(text) if text.strip() else None
+
+
+def across_languages(passages: Sequence[Passage], language: str) -> bool:
+    """Whether a question in ``language`` is asked over ``passages`` in another language (an
+    English question over French documents): such a question gets its own refusal threshold,
+    number of sentences and budget (see Settings)."""
+    return documents_language(passages) not in (None, language)
 
 
 def translate(question: str, language: str, generator: Generator) -> str:

@@ -15,7 +15,7 @@ import pytest
 from rag.generation import Generator
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.translation import documents_language, search_text, translate
+from rag.translation import across_languages, documents_language, search_text, translate
 from tests.conftest import FakeEmbedder, FakeGenerator
 
 QUESTION = "When was the wall built?"
@@ -122,6 +122,9 @@ def test_the_documents_language_is_that_of_the_passages_retrieved(
     pipeline, _ = make(settings, folder)
     assert documents_language(pipeline.candidates(QUESTION)) == "fr"
     assert documents_language([]) is None
+    found = pipeline.candidates(QUESTION)
+    assert across_languages(found, "en") and not across_languages(found, "fr")
+    assert not across_languages([], "en")  # nothing retrieved: no other language
 
 
 def test_the_search_keeps_the_question_beside_a_translation_that_lost_a_name(
