@@ -78,7 +78,7 @@ class Settings:
     # the question's rare words are not the documents'. 4 rather than 3, English questions
     # (right / unanswerable refused / wrong shown, docs/evaluation.md, "The levers"): PIAF
     # tuning 18/10/14 -> 19/11/12, held-out 23/9/16 -> 26/10/13, the three built-in sets
-    # 38/20/15 -> 38/21/10; first token p50 +0.7 to 1.4 s. French questions keep 3: the
+    # 38/20/15 -> 38/21/10; first token p50 +0.7 to 1.5 s. French questions keep 3: the
     # fourth did not pay on PIAF's held-out half.
     context_sentences_crosslingual: int = 4
     # Seconds the model may take to read a question's prompt (passages and question): past
