@@ -90,13 +90,34 @@ class SentenceTransformerEmbedder(Embedder):
         dimension = dimension or loaded.get_sentence_embedding_dimension
         self.dim = int(dimension() or 0)
         self._batch = batch_size
-        self.name = f"sentence-transformers:{Path(model).name}"
+        # The prompts a model was trained with for search ("task: search result | query: ",
+        # "title: none | text: " for EmbeddingGemma), when its configuration names them: without
+        # them its queries and passages are embedded off the task it was trained for.
+        # (sentence-transformers 5 gives every model empty "query" and "document" prompts.)
+        prompts = getattr(loaded, "prompts", None) or {}
+        self._query = next((n for n in ("query", "Retrieval-query") if prompts.get(n)), None)
+        self._passage = next(
+            (n for n in ("document", "passage", "Retrieval-document") if prompts.get(n)), None
+        )
+        # The prompts are part of what the vectors mean: an index built without them is rebuilt.
+        with_prompts = "+prompts" if self._query or self._passage else ""
+        self.name = f"sentence-transformers:{Path(model).name}{with_prompts}"
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._passage)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._query)
+
+    def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.encode(
-            list(texts), batch_size=self._batch, normalize_embeddings=True, show_progress_bar=False
+            list(texts),
+            prompt_name=prompt,
+            batch_size=self._batch,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

