@@ -139,6 +139,12 @@ does do has have had for with by from that this these those its their it be been
 could about into than there at""")
 # French and English function words: what a text says besides its content.
 FUNCTION_WORDS = frozenset(_FR_WORDS | _EN_WORDS)
+# More signs of an answer's language, kept out of FUNCTION_WORDS, which the context choice
+# and the checks also use. Words both languages write ("a", "on", "an", "son") are in neither.
+_FR_MORE = _words("aussi apres avant pendant lors sous puis tres lui fut furent etaient avaient")
+_EN_MORE = _words("""he she his her him they them during after before while also only not but
+or as became because since under over then""")
+_EN_ENDING = re.compile(r"[a-z]{3,}(?:ed|ing|ly)")  # "played", "building", "originally"
 
 
 def normalize(text: str) -> str:
@@ -382,9 +388,30 @@ def in_other_language(text: str, language: str) -> bool:
     >>> in_other_language("Le PDG est Eddie Wu, selon The Wall Street Journal [1].", "fr")
     False
     """
-    fr, en = _language_signals(MARKER.sub(" ", text))
+    fr, en = _answer_signals(MARKER.sub(" ", text))
     own, other = (fr, en) if language == "fr" else (en, fr)
     return other >= 2 and (own == 0 or (other >= 3 and other >= 2 * own))
+
+
+def _answer_signals(text: str) -> tuple[int, int]:
+    """French and English signals in an answer. Its names are copied from the passages, so
+    their words are not signs of its language ("Le Vizzavona", "Hôpital Necker"): a capital
+    word is skipped unless it opens a sentence and the next word is not a capital one too."""
+    fr = len(re.findall(r"\s[?!:;]", text))
+    en = len(re.findall(r"[^\W\d_]['’]s\b", text))  # "Bhutto's husband"
+    for sentence in split_sentences(text):
+        words = re.findall(r"[^\W\d_]+", sentence)
+        for i, word in enumerate(words):
+            after = words[i + 1] if i + 1 < len(words) else ""
+            if word[0].isupper() and (i > 0 or after[:1].isupper()):
+                continue
+            word = word.lower()
+            folded = normalize(word)
+            if folded in _FR_WORDS or folded in _FR_MORE or word != folded:
+                fr += 1
+            elif word in _EN_WORDS or word in _EN_MORE or _EN_ENDING.fullmatch(word):
+                en += 1
+    return fr, en
 
 
 def _language_signals(text: str) -> tuple[int, int]:

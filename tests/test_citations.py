@@ -400,12 +400,32 @@ def test_detect_language(text: str, language: str) -> None:
         ("Le PDG est Eddie Wu, selon The Wall Street Journal [1].", False),
         ("Selon le Financial Times, the stock is down; le titre a chuté de 75 % [1].", False),
         ("Eddie Wu [1].", False),
+        # Short English answers whose names are French words (PIAF d076, d104, d259, d160).
+        ("Le Vizzavona was originally intended for Stena Line [1].", True),
+        ("Denis Brodeur played as a goaltender. [1]", True),
+        ("Benazir Bhutto's husband was Asif Ali Zardari [1].", True),
+        ("Du Bosc worked in Paris [1].", True),
+        ("Du Bosc travaillait à Paris [1].", False),
+        ("Lasègue a été chef de service à l'Hôpital Necker [1].", False),
+        ("Le marketing a été confié au Shopping Center [1].", False),
     ],
 )
 def test_an_answer_in_the_other_language_with_a_few_words_of_the_questions(
     text: str, other: bool
 ) -> None:
     assert in_other_language(text, "fr") is other
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("Martin Brodeur was born in Montréal, Quebec [1].", False),
+        ("The Institut d'études politiques de Paris was founded in 1984 [1].", False),
+        ("L'Institut d'études politiques de Paris a été fondé en 1984 [1].", True),
+    ],
+)
+def test_an_english_answer_may_name_french_places_and_institutions(text: str, other: bool) -> None:
+    assert in_other_language(text, "en") is other
 
 
 # --- property ------------------------------------------------------------------------------
