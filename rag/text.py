@@ -145,6 +145,7 @@ _FR_MORE = _words("aussi apres avant pendant lors sous puis tres lui fut furent 
 _EN_MORE = _words("""he she his her him they them during after before while also only not but
 or as became because since under over then""")
 _EN_ENDING = re.compile(r"[a-z]{3,}(?:ed|ing|ly)")  # "played", "building", "originally"
+_QUOTE = re.compile(r'«[^»]*»|“[^”]*”|"[^"]*"')
 
 
 def normalize(text: str) -> str:
@@ -394,9 +395,11 @@ def in_other_language(text: str, language: str) -> bool:
 
 
 def _answer_signals(text: str) -> tuple[int, int]:
-    """French and English signals in an answer. Its names are copied from the passages, so
-    their words are not signs of its language ("Le Vizzavona", "Hôpital Necker"): a capital
-    word is skipped unless it opens a sentence and the next word is not a capital one too."""
+    """French and English signals in an answer. Its names and quotes are copied from the
+    passages, so they are not signs of its language: a quote goes ("Another source gives
+    another figure: « … »"), and a capital word is skipped unless it opens a sentence and
+    the next word is not a capital one too ("Le Vizzavona", "Hôpital Necker")."""
+    text = _QUOTE.sub(" ", text)
     fr = len(re.findall(r"\s[?!:;]", text))
     en = len(re.findall(r"[^\W\d_]['’]s\b", text))  # "Bhutto's husband"
     for sentence in split_sentences(text):

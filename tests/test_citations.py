@@ -422,6 +422,13 @@ def test_an_answer_in_the_other_language_with_a_few_words_of_the_questions(
         ("Martin Brodeur was born in Montréal, Quebec [1].", False),
         ("The Institut d'études politiques de Paris was founded in 1984 [1].", False),
         ("L'Institut d'études politiques de Paris a été fondé en 1984 [1].", True),
+        # The other figure's notice quotes the passage (eval q056).
+        (
+            "SenseTime's market capitalization is around 30.6 billion dollars [1]. Another "
+            'source gives another figure: "La société – qui n’a pas encore réalisé de '
+            'bénéfices – a désormais une capitalisation de 5,9 milliards de dollars" [2].',
+            False,
+        ),
     ],
 )
 def test_an_english_answer_may_name_french_places_and_institutions(text: str, other: bool) -> None:
