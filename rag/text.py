@@ -140,10 +140,11 @@ could about into than there at""")
 # French and English function words: what a text says besides its content.
 FUNCTION_WORDS = frozenset(_FR_WORDS | _EN_WORDS)
 # More signs of an answer's language, kept out of FUNCTION_WORDS, which the context choice
-# and the checks also use. Words both languages write ("a", "on", "an", "son") are in neither.
+# and the checks also use. Words both languages write ("a", "on", "an", "son", "but", "or")
+# are in neither.
 _FR_MORE = _words("aussi apres avant pendant lors sous puis tres lui fut furent etaient avaient")
-_EN_MORE = _words("""he she his her him they them during after before while also only not but
-or as became because since under over then""")
+_EN_MORE = _words("""he she his her him they them during after before while also only not as
+became because since under over then""")
 _EN_ENDING = re.compile(r"[a-z]{3,}(?:ed|ing|ly)")  # "played", "building", "originally"
 _QUOTE = re.compile(r'«[^»]*»|“[^”]*”|"[^"]*"')
 
