@@ -390,24 +390,27 @@ def in_other_language(text: str, language: str) -> bool:
     >>> in_other_language("Le PDG est Eddie Wu, selon The Wall Street Journal [1].", "fr")
     False
     """
-    fr, en = _answer_signals(MARKER.sub(" ", text))
+    fr, en = _language_signals(MARKER.sub(" ", text), answer=True)
     own, other = (fr, en) if language == "fr" else (en, fr)
     return other >= 2 and (own == 0 or (other >= 3 and other >= 2 * own))
 
 
-def _answer_signals(text: str) -> tuple[int, int]:
-    """French and English signals in an answer. Its names and quotes are copied from the
-    passages, so they are not signs of its language: a quote goes ("Another source gives
+def _language_signals(text: str, *, answer: bool = False) -> tuple[int, int]:
+    """French and English signals in ``text``: function words and a few more, English endings
+    and "'s", French diacritics and spacing. An ``answer``'s names and quotes are copied from
+    the passages, so they are no sign of its language: a quote goes ("Another source gives
     another figure: « … »"), and a capital word is skipped unless it opens a sentence and
-    the next word is not a capital one too ("Le Vizzavona", "Hôpital Necker")."""
-    text = _QUOTE.sub(" ", text)
+    the next word is not a capital one too ("Le Vizzavona", "Hôpital Necker"). A question
+    keeps them: "Et MiniMax?" has no other French word."""
+    if answer:
+        text = _QUOTE.sub(" ", text)
     fr = len(re.findall(r"\s[?!:;]", text))
     en = len(re.findall(r"[^\W\d_]['’]s\b", text))  # "Bhutto's husband"
     for sentence in split_sentences(text):
         words = re.findall(r"[^\W\d_]+", sentence)
         for i, word in enumerate(words):
             after = words[i + 1] if i + 1 < len(words) else ""
-            if word[0].isupper() and (i > 0 or after[:1].isupper()):
+            if answer and word[0].isupper() and (i > 0 or after[:1].isupper()):
                 continue
             word = word.lower()
             folded = normalize(word)
@@ -415,13 +418,4 @@ def _answer_signals(text: str) -> tuple[int, int]:
                 fr += 1
             elif word in _EN_WORDS or word in _EN_MORE or _EN_ENDING.fullmatch(word):
                 en += 1
-    return fr, en
-
-
-def _language_signals(text: str) -> tuple[int, int]:
-    """French and English signals in ``text``: function words, diacritics, French spacing."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    fr = sum(normalize(w) in _FR_WORDS or w != normalize(w) for w in words)
-    fr += len(re.findall(r"\s[?!:;]", text))
-    en = sum(w in _EN_WORDS for w in words)
     return fr, en
