@@ -365,9 +365,9 @@ def split_sentences(text: str) -> list[str]:
 
 
 def detect_language(text: str) -> str:
-    """ "fr" or "en", by counting French and English function words, French diacritics and
-    French spacing before "?". Ties go to "fr" (the corpus is French) unless there is no
-    French signal at all, then "en".
+    """ "fr" or "en", by counting French and English function words, English endings,
+    French diacritics and French spacing before "?" (:func:`_language_signals`). Ties go to
+    "fr" (the corpus is French) unless there is no French signal at all, then "en".
 
     >>> detect_language("Et Alibaba ?"), detect_language("Who leads SenseTime?")
     ('fr', 'en')
