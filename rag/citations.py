@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
 from rag.direction import reversed_figures
+from rag.prompts import load_examples
 from rag.refusals import refuses
 from rag.text import (
+    FUNCTION_WORDS,
     MARKER,
     backed_numbers,
     counts_in,
@@ -267,6 +269,8 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
     not be in the passage (eval/heldout2.jsonl n028 was refused for it). A figure the question
     gives in digits still must be: a leading question's number is no evidence.
 
+    A name of the prompt's worked examples is checked wherever it stands (:func:`examples_in`).
+
     A figure said of what the question names must come from a cited passage that names it
     too (in its text or its document's title): "La capitalisation de MiniMax est de 30,6
     milliards [3]" is not backed by SenseTime's "30,6 milliards" (eval/heldout2.jsonl n033).
@@ -289,6 +293,7 @@ def check(text: str, passages: Sequence[Passage], *, question: str = "") -> Chec
     for sentence in split_sentences(text):
         cited = tuple(dict.fromkeys(parse_markers(sentence)))
         numbers, names = numbers_in(sentence) - given, names_in(sentence)
+        names |= examples_in(sentence, haystacks)
         if not cited:
             label = sentence.endswith(":") or sentence.startswith("#")
             short = not numbers and not names and len(sentence.split()) <= 6
@@ -342,3 +347,33 @@ def said_of_others(
         if holders and not any(name_found(w, h) for h in holders for w in about):
             missing.append(f"{number} (of {', '.join(about)})")
     return missing
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w-]+")
+
+
+@functools.cache
+def _example_words() -> frozenset[str]:
+    """The capitalised words of the prompt's worked examples, function words aside."""
+    words: set[str] = set()
+    for e in load_examples():
+        for part in (e.passages, e.question, e.answer or ""):
+            words.update(normalize(w) for w in _CAPITALISED.findall(part))
+    return frozenset(words - FUNCTION_WORDS)
+
+
+def examples_in(sentence: str, haystacks: Sequence[str]) -> set[str]:
+    """The worked examples' capitalised words in ``sentence`` that no passage holds (the
+    normalised ``haystacks``), opening it or not: names taken from the prompt, not the
+    documents.
+
+    :func:`rag.text.names_in` skips the word that opens a sentence, and the small model
+    sometimes opens one with a name from the examples: "Spotify est pionnière dans l'étude
+    de ce dernier domaine [1]" (six drafts of the PIAF halves' 452 questions, 2026-12-06).
+    A word the passages hold ("Lors", "Bourse") is left to the usual checks.
+
+    >>> sorted(examples_in("Spotify est pionnière [1]. Lors de son IPO…", ["lors de"]))
+    ['ipo', 'spotify']
+    """
+    words = {normalize(w) for w in _CAPITALISED.findall(sentence)} & _example_words()
+    return {w for w in words if not any(name_found(w, h) for h in haystacks)}

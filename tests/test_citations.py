@@ -294,6 +294,22 @@ def test_translated_name_must_still_be_in_the_passage() -> None:
     assert only("SenseTime is worth 30.6 billion RMB [1].") == (False, ("rmb", "yuan"))
 
 
+def test_a_name_from_the_worked_examples_is_checked_even_opening_a_sentence() -> None:
+    # The PIAF drafts' "Spotify est pionnière dans l'étude de ce dernier domaine [1]":
+    # Spotify is in the prompt's examples, not in the passage.
+    pioneer = [passage("Pionnière dans l'étude de ce domaine, elle publie une enquête.")]
+    checked = check("Spotify est pionnière dans l'étude de ce domaine [1].", pioneer)
+    assert not checked.sentences[0].supported
+    assert "spotify" in checked.sentences[0].missing
+    # A sentence opening with a common word the examples also hold is not affected.
+    lors = [passage("Lors de son introduction en Bourse, Uber valait 82 milliards.")]
+    for sentence in (
+        "Lors de son introduction en Bourse, Uber valait 82 milliards [1].",
+        "Uber valait 82 milliards [1].",
+    ):
+        assert check(sentence, lors).sentences[0].supported
+
+
 def test_a_currency_must_be_the_cited_passages_in_any_form() -> None:
     # Two articles give Alibaba's plan, one in euros and one in dollars; the model took one's
     # figure and the other's currency (eval q058).
