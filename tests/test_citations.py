@@ -301,13 +301,15 @@ def test_a_name_from_the_worked_examples_is_checked_even_opening_a_sentence() ->
     checked = check("Spotify est pionnière dans l'étude de ce domaine [1].", pioneer)
     assert not checked.sentences[0].supported
     assert "spotify" in checked.sentences[0].missing
-    # A sentence opening with a common word the examples also hold is not affected.
-    lors = [passage("Lors de son introduction en Bourse, Uber valait 82 milliards.")]
-    for sentence in (
-        "Lors de son introduction en Bourse, Uber valait 82 milliards [1].",
-        "Uber valait 82 milliards [1].",
-    ):
-        assert check(sentence, lors).sentences[0].supported
+    # A word of the examples that the documents hold is a common word here ("Lors" opens
+    # one of the examples' passages): it opens a sentence unchecked, as any word does.
+    two = [
+        passage("Lors de la crise, Tesla a chuté.", doc="a.txt"),
+        passage("À son introduction, Uber valait 82 milliards.", rank=1, doc="b.txt"),
+    ]
+    assert (
+        check("Lors de son introduction, Uber valait 82 milliards [2].", two).sentences[0].supported
+    )
 
 
 def test_a_currency_must_be_the_cited_passages_in_any_form() -> None:
