@@ -501,3 +501,106 @@ def test_switching_a_check_off_shows_what_it_paid(
     assert "| other documents' figures | 1/1/0 | 0:  |" in out
     with pytest.raises(SystemExit):
         checks.main([str(js)])  # no question file
+
+
+@pytest.fixture
+def audit(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """bench/audit.py, the blind audit of the grader."""
+    return bench_module("audit", monkeypatch)
+
+
+def test_the_audit_shows_judges_what_was_shown_blind_and_scores_them(
+    tmp_path: Path, audit: ModuleType
+) -> None:
+    """bench/audit.py writes the answers a run showed without ids or verdicts, with the
+    passages the answer cites numbered as in its text (the final answer renumbers them),
+    and sets the judges' verdicts against the grader's."""
+    first = "Le musée de Lyon a fermé en 1990."
+    second = "Le musée a ouvert ses portes en 1998 à Lyon."
+    given = [
+        Passage(Chunk("m#0", "m", "m", "Musée", first, 0, len(first)), 1.0, 0),
+        Passage(Chunk("m#1", "m", "m", "Musée", second, 40, 40 + len(second)), 0.9, 1),
+    ]
+    rows = [  # id, answerable, refused, the run's verdict, the refusal probability
+        ("right", True, False, [True], 0.01),
+        ("doubt", True, False, [True], 0.3),  # a gate-off run's draft the gate would refuse
+        ("refused", True, True, [False], 0.01),
+        ("invented", False, False, [], 0.02),
+    ]
+    results, lines = [], []
+    for qid, answerable, refused, found, p in rows:
+        facts = (("1998",),) if answerable else ()
+        q = Question(
+            qid, f"Quand le musée a-t-il ouvert ({qid}) ?", "fr", "date", answerable, facts, ("m",)
+        )
+        a = Answer(q.question, "Le musée a ouvert en 1998 [1].", refused=refused, passages=given)
+        a.citations = [Citation(1, "m", "m", "Musée", second, 40, 40 + len(second))]
+        a.refusal_probability = p
+        results.append(Result(q, ["m"], a, a.text, found))
+        lines.append(json.dumps({**q.__dict__, "facts": [list(f) for f in facts]}))
+    _, js = write_report(
+        {"hybrid": breakdown(results, k=5, answers=True)}, {"hybrid": results}, tmp_path / "r"
+    )
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines), encoding="utf-8")
+    out = tmp_path / "audit"
+
+    assert (
+        audit.main(
+            [
+                "extract",
+                f"set={js}:{questions}",
+                "--out",
+                str(out),
+                "--at",
+                "0.05,0.1",
+                "--batches",
+                "1",
+            ]
+        )
+        == 0
+    )
+    keys = json.loads((out / "keys.json").read_text())
+    assert sorted(m["id"] for m in keys.values()) == ["invented", "right"]
+    batch = [json.loads(x) for x in (out / "batch-A1.jsonl").read_text().splitlines()]
+    assert sorted(
+        json.loads(x)["key"] for x in (out / "batch-B1.jsonl").read_text().splitlines()
+    ) == sorted(keys)
+    for it in batch:
+        assert set(it) == {
+            "key",
+            "question",
+            "accepted_forms",
+            "answer",
+            "cited",
+            "other_passages_given",
+        }
+        assert it["cited"] == [f"[1] {second}"] and it["other_passages_given"] == [first]
+    assert (out / "INSTRUCTIONS.md").read_text().startswith("# Judging")
+
+    with pytest.raises(SystemExit, match="judged-A1.jsonl is missing"):
+        audit.score(out)
+    # Both judges find the grader's right answer wrong; the unanswerable one invented.
+    verdict = {"right": "wrong", "invented": "invented"}
+    for judge in "AB":
+        with (out / f"judged-{judge}1.jsonl").open("w") as f:
+            for it in batch:
+                f.write(
+                    json.dumps(
+                        {
+                            "key": it["key"],
+                            "verdict": verdict[keys[it["key"]]["id"]],
+                            "supported": True,
+                            "note": "",
+                        }
+                    )
+                    + "\n"
+                )
+    table = audit.score(out)["set"]
+    assert (table["shown"], table["grader: right"], table["judges: right"]) == (2, 1, 0)
+    assert table["grader right, judges not"] == 1 and table["invented (unanswerable)"] == 1
+    assert table["judges agree"] == 2 and table["unsupported by its citations"] == 0
+
+    (out / "judged-B1.jsonl").write_text("")
+    with pytest.raises(SystemExit, match="does not judge each key"):
+        audit.score(out)
