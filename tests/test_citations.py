@@ -508,6 +508,35 @@ def test_repair_recites_to_the_passage_that_holds_the_facts() -> None:
     assert repair(invented, PASSAGES) == invented  # nothing backs it: left for check()
 
 
+def test_repair_cites_the_passage_that_holds_what_the_sentence_adds() -> None:
+    """PIAF d087, d187: a sentence with no name or figure, or one whose cited passage holds
+    only its names, was shown citing a passage that lacks what it says; it now cites the
+    passage that holds its words, beside the one holding its names where only that does."""
+    church = passage("Marie Curie. La table de communion, en marbre, date de 1854.", 1, "b.txt")
+    unrelated = passage("Les difficultés sont immenses et les chances minimes.", 0, "a.txt")
+    assert repair("La table de communion est en marbre [1].", [unrelated, church]) == (
+        "La table de communion est en marbre [2]."
+    )
+    title = passage("Bourse de Brême", 0, "brême.txt")
+    basement = passage("En outre, il y a un restaurant dans le sous-sol.", 1, "brême.txt")
+    question = "Qu'y a-t-il au sous-sol de la Bourse de Brême ?"
+    said = "La Bourse de Brême abrite un restaurant au sous-sol [1]."
+    assert repair(said, [title, basement], question=question) == (
+        "La Bourse de Brême abrite un restaurant au sous-sol [1][2]."
+    )
+    # The cited passage holds the sentence's words (or the sentence adds none, or is in
+    # another language than every passage): the citation stays.
+    held = "La table de communion date de 1854 [2]."
+    assert repair(held, [unrelated, church]) == held
+    asked = "La table de communion [1]."
+    assert repair(asked, [unrelated, church], question="Où est la table de communion ?") == asked
+    english = "It is made of marble [1]."  # "marble" is not "marbre": nothing to go by
+    assert repair(english, [unrelated, church]) == english
+    assert repair("The communion table is made of marble [1].", [unrelated, church]).endswith(
+        "[2]."
+    )
+
+
 def test_repair_cites_every_passage_a_sentence_draws_on() -> None:
     """A sentence answering a question in two parts from two passages, which neither holds
     alone, cites both."""
