@@ -162,10 +162,10 @@ def repair(text: str, passages: Sequence[Passage], *, question: str = "") -> str
 
     A sentence its citation backs, or with no name or figure to back ("La table de communion
     est en marbre [1]"), whose cited passages hold none of the words it adds to the question
-    while another passage does, is cited to that passage instead, or to it as well when only
-    the first holds its names: a reader who opens the citation finds what the sentence says
-    (right answers whose cited passages hold their facts, PIAF halves: 78 → 81 of 81 and
-    86 → 88 of 92; docs/evaluation.md).
+    while another passage does, is cited to the passage holding most of them: instead of its
+    own, or beside them when only they hold its names and figures. A reader who opens the
+    citation then finds what the sentence says, not a bare title (docs/evaluation.md, "The
+    grader audited").
 
     >>> from rag.types import Chunk
     >>> ps = [Passage(Chunk(c, "d", "d", "T", t, 0, len(t)), 1.0, 0)
