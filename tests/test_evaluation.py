@@ -545,36 +545,17 @@ def test_the_audit_shows_judges_what_was_shown_blind_and_scores_them(
     questions.write_text("\n".join(lines), encoding="utf-8")
     out = tmp_path / "audit"
 
-    assert (
-        audit.main(
-            [
-                "extract",
-                f"set={js}:{questions}",
-                "--out",
-                str(out),
-                "--at",
-                "0.05,0.1",
-                "--batches",
-                "1",
-            ]
-        )
-        == 0
-    )
+    extract = ["extract", f"set={js}:{questions}", "--out", str(out)]
+    assert audit.main([*extract, "--at", "0.05,0.1", "--batches", "1"]) == 0
     keys = json.loads((out / "keys.json").read_text())
     assert sorted(m["id"] for m in keys.values()) == ["invented", "right"]
     batch = [json.loads(x) for x in (out / "batch-A1.jsonl").read_text().splitlines()]
     assert sorted(
         json.loads(x)["key"] for x in (out / "batch-B1.jsonl").read_text().splitlines()
     ) == sorted(keys)
+    shown = {"key", "question", "accepted_forms", "answer", "cited", "other_passages_given"}
     for it in batch:
-        assert set(it) == {
-            "key",
-            "question",
-            "accepted_forms",
-            "answer",
-            "cited",
-            "other_passages_given",
-        }
+        assert set(it) == shown  # no id, no verdict
         assert it["cited"] == [f"[1] {second}"] and it["other_passages_given"] == [first]
     assert (out / "INSTRUCTIONS.md").read_text().startswith("# Judging")
 
@@ -582,20 +563,12 @@ def test_the_audit_shows_judges_what_was_shown_blind_and_scores_them(
         audit.score(out)
     # Both judges find the grader's right answer wrong; the unanswerable one invented.
     verdict = {"right": "wrong", "invented": "invented"}
+    judged = [
+        {"key": it["key"], "verdict": verdict[keys[it["key"]]["id"]], "supported": True}
+        for it in batch
+    ]
     for judge in "AB":
-        with (out / f"judged-{judge}1.jsonl").open("w") as f:
-            for it in batch:
-                f.write(
-                    json.dumps(
-                        {
-                            "key": it["key"],
-                            "verdict": verdict[keys[it["key"]]["id"]],
-                            "supported": True,
-                            "note": "",
-                        }
-                    )
-                    + "\n"
-                )
+        (out / f"judged-{judge}1.jsonl").write_text("\n".join(map(json.dumps, judged)))
     table = audit.score(out)["set"]
     assert (table["shown"], table["grader: right"], table["judges: right"]) == (2, 1, 0)
     assert table["grader right, judges not"] == 1 and table["invented (unanswerable)"] == 1
