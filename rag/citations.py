@@ -50,7 +50,6 @@ __all__ = [
     "statements",
 ]
 
-_FUNCTION = frozenset(w[:5] for w in FUNCTION_WORDS)
 _MAX_RANGE = 20  # "[1-3]" expands; "[1-999999]" is nonsense and stays two numbers
 
 
@@ -227,7 +226,8 @@ def _recite(text: str, sentence: str, backing: Sequence[int]) -> str:
 def _stems(text: str) -> set[str]:
     """The content words of ``text``, cut to five letters ("fuyez" and "fuir" part, "restaurant"
     and "restaurants" meet): enough to tell which passage a sentence's words come from."""
-    return {w[:5] for w in tokenize(text) if len(w) >= 4 and not w[0].isdigit()} - _FUNCTION
+    words = tokenize(text)
+    return {w[:5] for w in words if len(w) >= 4 and not w[0].isdigit() and w not in FUNCTION_WORDS}
 
 
 def _cover(

@@ -530,6 +530,9 @@ def test_repair_cites_the_passage_that_holds_what_the_sentence_adds() -> None:
     assert repair(held, [unrelated, church]) == held
     asked = "La table de communion [1]."
     assert repair(asked, [unrelated, church], question="Où est la table de communion ?") == asked
+    # A word that opens like a function word ("entreprise", "entre") is still the sentence's.
+    firm = passage("Le marbre vient d'une entreprise de Carrare.", 1, "b.txt")
+    assert repair("Une entreprise le fournit [1].", [unrelated, firm]).endswith("[2].")
     english = "It is made of marble [1]."  # "marble" is not "marbre": nothing to go by
     assert repair(english, [unrelated, church]) == english
     assert repair("The communion table is made of marble [1].", [unrelated, church]).endswith(
