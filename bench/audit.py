@@ -38,8 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import gate  # bench/gate.py, beside this file
 
 from rag.evaluation import load_questions
-from rag.translation import across_languages
-from rag.types import Chunk, Passage
 
 UNANSWERABLE = "UNANSWERABLE (written to have no answer in the documents)"
 VERDICTS = ("right", "wrong", "invented", "answerable")
@@ -102,19 +100,16 @@ exactly as many lines as your batch, each key once.
 
 def shown(report: dict[str, Any], at: tuple[float, float] | None) -> list[dict[str, Any]]:
     """The results of ``report`` (rag eval's report.json) whose answer was shown: not
-    refused, and with ``at`` (a gate-off run), below the gate's threshold for its question."""
-    out = []
-    for r in report["results"]["hybrid"]:
-        a = r["answer"]
-        if a["refused"]:
-            continue
-        if at is not None:
-            passages = [Passage(Chunk(**p["chunk"]), p["score"], p["rank"]) for p in a["passages"]]
-            threshold = at[1] if across_languages(passages, a["language"]) else at[0]
-            if float(a.get("refusal_probability") or 0.0) >= threshold:
-                continue
-        out.append(r)
-    return out
+    refused, and with ``at`` (a gate-off run), below the gate's threshold for its question,
+    as bench/gate.py replays it."""
+    results = report["results"]["hybrid"]
+    if at is None:
+        return [r for r in results if not r["answer"]["refused"]]
+    return [
+        r
+        for r, d in zip(results, gate.drafts(report), strict=True)
+        if not d.refused and d.probability < (at[1] if d.across else at[0])
+    ]
 
 
 def item(result: dict[str, Any], facts: Sequence[Sequence[str]]) -> dict[str, Any]:
