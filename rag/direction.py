@@ -28,19 +28,20 @@ __all__ = ["direction_at", "reversed_figures"]
 
 # Words of rising and falling, accents folded as normalize() folds them; a trailing "*" takes
 # any ending. Verbs, nouns and adjectives of change, French and English; not "gain" or
-# "perte" alone, which name amounts as often as changes.
+# "perte" alone, which name amounts as often as changes, nor "croit" alone ("il croit":
+# he believes), so "croître" is taken by its other stems.
 _UP = (
     "rise", "rises", "rising", "risen", "rose", "increas*", "grew", "grow*", "jump*", "surg*",
     "soar*", "climb*", "rall*", "higher", "boost*", "up",
     "hausse*", "augment*", "progress*", "bondi*", "bond", "grimp*", "monte", "montee*",
-    "croissance*", "envol*", "accroi*", "accru*", "rebond*",
+    "croiss*", "croitr*", "envol*", "accroi*", "accru*", "rebond*",
 )  # fmt: skip
 _DOWN = (
     "fall", "falls", "falling", "fell", "fallen", "drop*", "declin*", "decreas*", "lost",
     "lose", "losing", "plung*", "slump*", "down", "lower", "shr*nk*", "sank", "sink*",
     "tumbl*", "slid*", "plummet*",
     "baisse*", "chut*", "plonge*", "recul*", "diminu*", "perdu*", "effondr*", "repli*",
-    "degringol*", "decroch*", "abaiss*", "fondu*",
+    "degringol*", "decroch*", "abaiss*", "fondu*", "decroiss*", "decroitr*", "decru*",
 )  # fmt: skip
 _WORD = re.compile(r"[a-z]+")
 _CLAUSE = re.compile(r"[,;:.!?()\n]")

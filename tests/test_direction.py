@@ -34,6 +34,11 @@ def passage(text: str) -> Passage:
         ("les actions ont bondi en 2021. elles valent 75 % de moins", "75%", None),
         ("revenue of 2.4 billion, down 3 %", "3%", "down"),  # "2.4" ends no clause
         ("le chiffre d'affaires a reculé de 3,5 %", "3.5%", "down"),  # nor "3,5"
+        ("le marché devrait croître de 138 % d'ici 2030", "138%", "up"),  # croître, croîtra
+        ("les ventes croissent de 12 %", "12%", "up"),
+        ("l'emploi a décru de 4 %", "4%", "down"),
+        ("la part devrait décroître de 4 %", "4%", "down"),
+        ("il croit que 40 % des ventes suffiront", "40%", None),  # croit: believes
     ],
 )
 def test_the_direction_of_a_figure_is_the_nearest_word_of_change_in_its_clause(
