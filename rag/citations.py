@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
 from rag.direction import reversed_figures
-from rag.keywords import tokenize
 from rag.prompts import load_examples
 from rag.refusals import refuses
 from rag.text import (
@@ -35,6 +34,7 @@ from rag.text import (
     numbers_in,
     question_parts,
     split_sentences,
+    stems,
 )
 from rag.types import Citation, Passage, SentenceCheck
 
@@ -224,10 +224,10 @@ def _recite(text: str, sentence: str, backing: Sequence[int]) -> str:
 
 
 def _stems(text: str) -> set[str]:
-    """The content words of ``text``, cut to five letters ("fuyez" and "fuir" part, "restaurant"
-    and "restaurants" meet): enough to tell which passage a sentence's words come from."""
-    words = tokenize(text)
-    return {w[:5] for w in words if len(w) >= 4 and not w[0].isdigit() and w not in FUNCTION_WORDS}
+    """The stems of ``text``'s words of four letters or more (:func:`rag.text.stems`; "fuyez"
+    and "fuir" part, "restaurant" and "restaurants" meet): enough to tell which passage a
+    sentence's words come from."""
+    return {w for w in stems(text) if len(w) >= 4 and not w[0].isdigit()}
 
 
 def _cover(

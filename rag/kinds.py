@@ -26,7 +26,7 @@ import re
 from typing import Literal
 
 from rag.citations import drop_invalid_markers
-from rag.text import FUNCTION_WORDS, normalize, numbers_in
+from rag.text import FUNCTION_WORDS, normalize, numbers_in, stems
 
 __all__ = ["Kind", "answers_kind", "asked_kind", "gives_kind", "restates"]
 
@@ -100,7 +100,6 @@ _TIME_WORDS = re.compile(
     r"semaines?|weeks?|mois|months?|ans|annees?|years?|jours?|days?|trimestres?|quarters?|"
     r"semestres?|decennies?|decades?|siecles?|century|centuries|matin|soir|morning|evening)\b"
 )
-_WORD = re.compile(r"[^\W_]+")
 # Questions that ask for something (not yes/no): a reply must add to them. Read before
 # normalising, which would make "où" (where) "ou" (or).
 _WH = re.compile(
@@ -178,11 +177,5 @@ def restates(question: str, text: str) -> bool:
 
 
 def _content(text: str) -> set[str]:
-    """The text's content words, without a plural or third-person "s" and cut to five
-    letters (a crude stem: "fondé", "fondées"; "hold", "holds"), and its numbers."""
-    words = _WORD.findall(normalize(drop_invalid_markers(text, 0)))  # k=0: no marker stays
-    return {
-        (w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5]
-        for w in words
-        if w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())
-    }
+    """The text's content words and numbers, crudely stemmed (:func:`rag.text.stems`)."""
+    return stems(drop_invalid_markers(text, 0), _FUNCTION_WORDS)  # k=0: no marker stays

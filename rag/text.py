@@ -28,6 +28,7 @@ __all__ = [
     "numbers_in",
     "question_parts",
     "split_sentences",
+    "stems",
 ]
 
 # One citation marker: [1], [1, 2], [1-3], 【1】. Digits only, so "[software as a service]" is
@@ -139,6 +140,24 @@ does do has have had for with by from that this these those its their it be been
 could about into than there at""")
 # French and English function words: what a text says besides its content.
 FUNCTION_WORDS = frozenset(_FR_WORDS | _EN_WORDS)
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+
+
+def stems(text: str, ignore: frozenset[str] = FUNCTION_WORDS) -> set[str]:
+    """The content words of ``text`` and its numbers, each without a plural or third-person
+    "s" and cut to five letters: a crude stem ("fondé", "fondées"; "hold", "holds"). Words in
+    ``ignore`` go before the cut, so "entreprise" is not taken for "entre".
+
+    >>> sorted(stems("Les entreprises fondées en 2014"))
+    ['2014', 'entre', 'fonde']
+    """
+    return {
+        (w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5]
+        for w in _PLAIN_WORD.findall(normalize(text))
+        if w not in ignore and (len(w) > 1 or w.isdigit())
+    }
+
+
 # More signs of an answer's language, kept out of FUNCTION_WORDS, which the context choice
 # and the checks also use. Words both languages write ("a", "on", "an", "son", "but", "or")
 # are in neither.
