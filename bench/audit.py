@@ -38,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import gate  # bench/gate.py, beside this file
 
 from rag.evaluation import load_questions
+from rag.gate import Gate
+from rag.refusals import REFUSAL_MARKER
 
 UNANSWERABLE = "UNANSWERABLE (written to have no answer in the documents)"
 VERDICTS = ("right", "wrong", "invented", "answerable")
@@ -105,10 +107,11 @@ def shown(report: dict[str, Any], at: tuple[float, float] | None) -> list[dict[s
     results = report["results"]["hybrid"]
     if at is None:
         return [r for r in results if not r["answer"]["refused"]]
+    gates = {False: Gate(REFUSAL_MARKER, at[0]), True: Gate(REFUSAL_MARKER, at[1])}
     return [
         r
         for r, d in zip(results, gate.drafts(report), strict=True)
-        if not d.refused and d.probability < (at[1] if d.across else at[0])
+        if not d.refused and not gates[d.across].admits(d.probability)
     ]
 
 
