@@ -38,8 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import gate  # bench/gate.py, beside this file
 
 from rag.evaluation import load_questions
-from rag.gate import Gate
-from rag.refusals import REFUSAL_MARKER
 
 UNANSWERABLE = "UNANSWERABLE (written to have no answer in the documents)"
 VERDICTS = ("right", "wrong", "invented", "answerable")
@@ -107,12 +105,8 @@ def shown(report: dict[str, Any], at: tuple[float, float] | None) -> list[dict[s
     results = report["results"]["hybrid"]
     if at is None:
         return [r for r in results if not r["answer"]["refused"]]
-    gates = {False: Gate(REFUSAL_MARKER, at[0]), True: Gate(REFUSAL_MARKER, at[1])}
-    return [
-        r
-        for r, d in zip(results, gate.drafts(report), strict=True)
-        if not d.refused and not gates[d.across].admits(d.probability)
-    ]
+    refused = gate.refused_at(*at)
+    return [r for r, d in zip(results, gate.drafts(report), strict=True) if not refused(d)]
 
 
 def item(result: dict[str, Any], facts: Sequence[Sequence[str]]) -> dict[str, Any]:

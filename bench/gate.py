@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,14 @@ def outcome_changed(
     ]
 
 
+def refused_at(same: float, across: float) -> Callable[[Draft], bool]:
+    """Whether a draft is refused with the gate at ``same`` (question and passages in one
+    language) and ``across`` (in two): by the run itself (the model's words, the checks) or
+    by the gate (rag.gate.Gate, as Pipeline.gate chooses it)."""
+    gates = {False: Gate(REFUSAL_MARKER, same), True: Gate(REFUSAL_MARKER, across)}
+    return lambda d: d.refused or gates[d.across].admits(d.probability)
+
+
 def replay(ds: list[Draft], same: float, across: float) -> Outcome:
     """What the run would have given with the gate at ``same`` (question and passages in one
     language) and ``across`` (in two).
@@ -134,10 +143,10 @@ def replay(ds: list[Draft], same: float, across: float) -> Outcome:
     >>> replay(ds, 0.5, 0.5)
     Outcome(right=2, answerable=2, refused=1, unanswerable=2, wrong=1)
     """
-    gates = {False: Gate(REFUSAL_MARKER, same), True: Gate(REFUSAL_MARKER, across)}
+    shut_at = refused_at(same, across)
     right = refused = wrong = 0
     for d in ds:
-        shut = d.refused or gates[d.across].admits(d.probability)
+        shut = shut_at(d)
         if not d.answerable:
             refused += shut
         elif not shut:
