@@ -146,7 +146,8 @@ _PLAIN_WORD = re.compile(r"[^\W_]+")
 def stems(text: str, ignore: frozenset[str] = FUNCTION_WORDS) -> set[str]:
     """The content words of ``text`` and its numbers, each without a plural or third-person
     "s" and cut to five letters: a crude stem ("fondé", "fondées"; "hold", "holds"). Words in
-    ``ignore`` go before the cut, so "entreprise" is not taken for "entre".
+    ``ignore`` are dropped before the cut, so "entreprises" keeps its stem "entre" although the
+    word "entre" is a function word.
 
     >>> sorted(stems("Les entreprises fondées en 2014"))
     ['2014', 'entre', 'fonde']
