@@ -187,8 +187,9 @@ def context_budgets(settings: Settings, generator: LlamaCppGenerator) -> list[st
     and English prose."""
     from .budget import Budget
     from .llama import PROBE_TEXT
+    from .pipeline import Pipeline
 
-    tps, source = generator.prompt_speed()
+    tps, source = Pipeline(settings, generator=generator).reading_speed()
     ratio = len(PROBE_TEXT) / max(1, generator.count_tokens(PROBE_TEXT))
     same = Budget(settings.first_token_budget_s, tps, ratio, source)
     across = Budget(settings.first_token_budget_s_crosslingual, tps, ratio, source)

@@ -14,12 +14,13 @@ default (greedy).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ class Generator(ABC):
     def __init__(self) -> None:
         self.usage = Usage()
         self.lock = threading.Lock()
-        self._speed: tuple[float, str] | None = None
+        self._speeds: dict[str, tuple[float, str]] = {}
 
     @abstractmethod
     def stream(
@@ -59,15 +60,18 @@ class Generator(ABC):
     ) -> Iterator[str]:
         """Yield the reply's text piece by piece; ``gate`` rules the first token."""
 
-    def prompt_speed(self) -> tuple[float, str]:
+    def prompt_speed(self, after: Sequence[Message] = ()) -> tuple[float, str]:
         """How fast the model reads a prompt, in tokens a second, and where that figure comes
         from (rag.budget sizes the context by it); ``(0.0, why)`` when it is not known.
-        Measured once, on first use."""
-        if self._speed is None:
-            self._speed = self._prompt_speed()
-        return self._speed
+        ``after``: the messages every prompt opens with (the pipeline's system prompt and
+        worked examples), which the model keeps read between questions; the speed is then
+        the one at which it reads what follows them. Measured once, on first use."""
+        key = json.dumps(list(after), sort_keys=True)
+        if key not in self._speeds:
+            self._speeds[key] = self._prompt_speed(after)
+        return self._speeds[key]
 
-    def _prompt_speed(self) -> tuple[float, str]:
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
         return 0.0, f"{self.name} does not measure it"
 
 
@@ -188,10 +192,13 @@ class LlamaCppGenerator(Generator):
     def count_tokens(self, text: str) -> int:
         return int(self._ask({"op": "count", "text": text})["tokens"])
 
-    def _prompt_speed(self) -> tuple[float, str]:
-        """The chosen configuration's prompt speed as rag.runtime measured it when it first
-        started on this machine, build and model (kept with its verdict); measured now when
-        the configuration was forced instead."""
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        """After ``after``, timed on a prompt (:func:`timed_prompt_speed`). Otherwise the
+        chosen configuration's prompt speed as rag.runtime measured it when it first
+        started on this machine, build and model (kept with its verdict), from an empty
+        prompt; measured now when the configuration was forced instead."""
+        if after:
+            return timed_prompt_speed(self, after)
         verdict = self._verdict
         trial = verdict.trials.get(verdict.config) if verdict else None
         if verdict and trial and trial.prompt_tps > 0:
@@ -283,8 +290,8 @@ class TransformersGenerator(Generator):
         self._model: Any = loaded.to(self.device).eval()
         self.name = f"transformers:{Path(model).name}"
 
-    def _prompt_speed(self) -> tuple[float, str]:
-        return timed_prompt_speed(self)
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        return timed_prompt_speed(self, after)
 
     def stream(
         self,
@@ -372,8 +379,8 @@ class RemoteGenerator(Generator):
         self._marker_ids: dict[str, int | None] = {}
         self._logprobs = True  # until the server shows it sends none
 
-    def _prompt_speed(self) -> tuple[float, str]:
-        return timed_prompt_speed(self)
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        return timed_prompt_speed(self, after)
 
     def stream(
         self,
@@ -501,24 +508,33 @@ _CACHE: dict[tuple[Any, ...], Generator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def timed_prompt_speed(generator: Generator) -> tuple[float, str]:
-    """Time ``generator`` reading a prompt of about 600 tokens and writing one token: the
-    faster of two tries (the first also warms the model or the connection up). A server's
-    network time counts too, as it does for every question."""
+def timed_prompt_speed(generator: Generator, after: Sequence[Message] = ()) -> tuple[float, str]:
+    """Time ``generator`` reading about 600 tokens of prose after the messages ``after`` and
+    writing one token. A short request first reads ``after`` (the model keeps it, as it does
+    for every question) and warms the model or the connection up; the two requests' texts
+    differ from their first word, so that no cache of the model or of a server reuses the
+    first's reading for the second. The tokens read are the second prompt's beyond the
+    first's. A server's network time counts too, as it does for every question.
+
+    Reading slows as the prompt grows, so the speed where answers read, after the pipeline's
+    system prompt and worked examples, is below the speed from an empty prompt
+    (docs/design.md, "Settings": 200 against 256 tokens a second on one 2-core machine)."""
     from .budget import DEFAULT_CHARS_PER_TOKEN
     from .llama import PROBE_TEXT
 
-    text = PROBE_TEXT * 4
-    messages = [{"role": "user", "content": f"{text}\nWho founded SenseTime?"}]
-    best = 0.0
-    for _ in range(2):
+    def read(content: str) -> tuple[float, int]:
+        messages = [*after, {"role": "user", "content": content}]
         started = time.perf_counter()
         for _piece in generator.stream(messages, max_tokens=1):
             pass
-        elapsed = time.perf_counter() - started
-        tokens = generator.usage.prompt_tokens or len(text) / DEFAULT_CHARS_PER_TOKEN
-        best = max(best, tokens / elapsed) if elapsed > 0 else best
-    return best, "measured on the first question"
+        return time.perf_counter() - started, generator.usage.prompt_tokens
+
+    text = PROBE_TEXT * 4
+    _, short = read("1. Who founded SenseTime?")
+    elapsed, tokens = read(f"2. {text}\nWho founded SenseTime?")
+    counted = tokens - short if tokens > short > 0 else len(text) / DEFAULT_CHARS_PER_TOKEN
+    where = "after the prompt's fixed part" if after else "on a prompt"
+    return (counted / elapsed if elapsed > 0 else 0.0), f"timed reading {where}"
 
 
 def generator_from_spec(

@@ -190,6 +190,12 @@ class Pipeline:
                 self._retriever = Retriever(store, self.embedder)
             return self._retriever
 
+    def reading_speed(self) -> tuple[float, str]:
+        """How fast the model reads what follows the prompt's fixed part (system prompt and
+        worked examples, kept read between questions): what a question's passages cost.
+        Measured once (:meth:`rag.generation.Generator.prompt_speed`)."""
+        return self.generator.prompt_speed(after=self._preamble)
+
     def budget(self, question: str, language: str, candidates: Sequence[Passage]) -> Budget:
         """How much text the model reads for ``question``, in ``language``, over
         ``candidates`` on this machine (rag.budget): ``first_token_budget_s``, or its
@@ -203,7 +209,7 @@ class Pipeline:
         if seconds <= 0:
             return Budget(0.0)
         if self._reading is None:
-            speed, source = self.generator.prompt_speed()
+            speed, source = self.reading_speed()
             count = getattr(self.generator, "count_tokens", None)
             sample = " ".join(c.text for c in self.retriever.store.sample(20))
             ratio = len(sample) / max(1, count(sample)) if count and sample else None

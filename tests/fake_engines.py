@@ -1,6 +1,7 @@
 """Engines for the model process (rag.worker) that load nothing, for the tests: one that
-echoes, and ones that crash the way native code does (a real segmentation fault, read at
-address 0), at start-up or while answering, in one configuration or in all.
+echoes, one that also takes its time to read, and ones that crash the way native code does
+(a real segmentation fault, read at address 0), at start-up or while answering, in one
+configuration or in all.
 
 They run in the child process ``python -m rag.worker``, named ``tests.fake_engines:Echo``.
 """
@@ -76,6 +77,23 @@ class Echo:
 
     def probe(self) -> dict[str, Any]:
         return {**self.info(), **self.measure(), "choices": [1, 2, 3, 4]}
+
+
+@dataclass
+class Reader(Echo):
+    """Echoes, after reading the last message at ``speed`` words a second, as a model reads a
+    prompt; its usage counts them all. Its probe, from an empty prompt, says twice that."""
+
+    speed: float = 1000.0
+
+    def measure(self) -> dict[str, float]:
+        return {"prompt_tps": 2 * self.speed, "decode_tps": 10.0}
+
+    def stream(self, messages: list[dict[str, str]], **options: Any) -> Iterator[str]:
+        words = messages[-1]["content"].split()
+        time.sleep(len(words) / self.speed)
+        yield from super().stream(messages, **options)
+        self.usage.prompt_tokens = len(words)
 
 
 class CrashOnLoad(Echo):

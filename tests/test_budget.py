@@ -9,15 +9,19 @@ retrieved chunks; ``Answer.timings`` says which budget was used and how much was
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+import rag.generation
 from rag.budget import Budget
 from rag.context import focus
 from rag.errors import SettingsError
-from rag.generation import Generator, LlamaCppGenerator, timed_prompt_speed
+from rag.gate import Usage
+from rag.generation import Generator, LlamaCppGenerator, Message, timed_prompt_speed
 from rag.pipeline import Pipeline
 from rag.runtime import Machine, Trial, Verdict
 from rag.settings import Settings
@@ -79,7 +83,8 @@ class TimedGenerator(FakeGenerator):
         super().__init__("Réponse [1].")
         self.tps = tps
 
-    def _prompt_speed(self) -> tuple[float, str]:
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        self.after = list(after)
         return self.tps, "set by the test"
 
 
@@ -95,6 +100,8 @@ def test_a_faster_machine_gets_more_context_and_the_timings_say_so(
         a = p.answer(question)
         sizes[tps] = chosen_chars(a.passages)
         assert a.timings.prompt_tps == tps
+        if tps:  # the speed of reading what follows the system prompt and worked examples
+            assert p.generator.after == p.messages(question, [])[:-1]  # type: ignore[attr-defined]
         if tps:
             budget = p.budget(question, "fr", a.passages)
             assert budget.seconds == a.timings.budget_s == 4.0
@@ -131,7 +138,50 @@ def test_a_servers_speed_is_timed_on_a_prompt() -> None:
     # Reads prompts at 1,000 tokens a second, a token a word (FakeGenerator counts words).
     reader = FakeGenerator(lambda prompt: time.sleep(len(prompt.split()) / 1000) or "S")
     speed, why = timed_prompt_speed(reader)
-    assert 500 < speed <= 1000 and "measured" in why
+    assert 500 < speed <= 1000 and "timed" in why
+
+
+class Clock:
+    """A clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CachingReader(FakeGenerator):
+    """Reads a prompt a word at a time, slower past the 500th word, except the words it read
+    last time up to the first that differs (a prefix cache, as llama.cpp and vLLM keep)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__("S")
+        self.clock, self.last = clock, []
+
+    def stream(self, messages: list[Message], **options: object) -> Iterator[str]:
+        words = " ".join(m["content"] for m in messages).split()
+        pairs = enumerate(zip(words, self.last, strict=False))
+        kept = next((i for i, (a, b) in pairs if a != b), min(len(words), len(self.last)))
+        self.clock.now += sum(0.001 if i < 500 else 0.002 for i in range(kept, len(words)))
+        self.last = words
+        self.usage = Usage(prompt_tokens=len(words), completion_tokens=1)
+        yield "S"
+
+
+def test_the_speed_is_timed_where_answers_read_after_the_prompts_fixed_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(rag.generation, "time", SimpleNamespace(perf_counter=clock))
+    preamble = [{"role": "system", "content": "consigne " * 500}]
+    speed, why = timed_prompt_speed(CachingReader(clock), preamble)
+    # Past the preamble a word takes 2 ms: 500 a second, neither the preamble's 1,000 (read
+    # once, then kept) nor a mix of the two.
+    assert speed == pytest.approx(500, rel=0.02) and "after the prompt's fixed part" in why
+    # From an empty prompt, the same reader reads its first 500 words at 1,000 a second.
+    empty, why = timed_prompt_speed(CachingReader(clock))
+    assert 500 * 1.2 < empty < 1000 and "fixed part" not in why
 
 
 def local(verdict: Verdict | None, measured: float = 0.0) -> LlamaCppGenerator:
