@@ -193,8 +193,11 @@ class Pipeline:
     def reading_speed(self) -> tuple[float, str]:
         """How fast the model reads what follows the prompt's fixed part (system prompt and
         worked examples, kept read between questions): what a question's passages cost.
-        Measured once (:meth:`rag.generation.Generator.prompt_speed`)."""
-        return self.generator.prompt_speed(after=self._preamble)
+        Measured once (:meth:`rag.generation.Generator.prompt_speed`), as the model's one
+        user at the time, as answers are."""
+        generator = self.generator
+        with generator.lock:
+            return generator.prompt_speed(after=self._preamble)
 
     def budget(self, question: str, language: str, candidates: Sequence[Passage]) -> Budget:
         """How much text the model reads for ``question``, in ``language``, over

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -182,6 +183,28 @@ def test_the_speed_is_timed_where_answers_read_after_the_prompts_fixed_part(
     # From an empty prompt, the same reader reads its first 500 words at 1,000 a second.
     empty, why = timed_prompt_speed(CachingReader(clock))
     assert 500 * 1.2 < empty < 1000 and "fixed part" not in why
+
+
+class Alone(FakeGenerator):
+    """Times its reading as servers do, and fails if it reads while its lock is free: the
+    chat's other users' answers hold that lock while they stream."""
+
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        return timed_prompt_speed(self, after)
+
+    def stream(self, messages: list[Message], **options: Any) -> Iterator[str]:
+        assert self.lock.locked(), "timed beside another user's answer"
+        yield from super().stream(messages, **options)
+
+
+@pytest.mark.usefixtures("no_real_models")
+def test_the_pipeline_times_the_speed_holding_the_models_lock(
+    settings: Settings, corpus: Path
+) -> None:
+    p = Pipeline(settings.replace(corpus=corpus), embedder=FakeEmbedder(), generator=Alone("S"))
+    speed, why = p.reading_speed()
+    assert speed > 0 and why == "timed reading after the prompt's fixed part"
+    assert not p.generator.lock.locked()
 
 
 def local(verdict: Verdict | None, measured: float = 0.0) -> LlamaCppGenerator:
