@@ -14,7 +14,6 @@ default (greedy).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import threading
@@ -46,7 +45,7 @@ class Generator(ABC):
     def __init__(self) -> None:
         self.usage = Usage()
         self.lock = threading.Lock()
-        self._speeds: dict[str, tuple[float, str]] = {}
+        self._speeds: dict[tuple[tuple[tuple[str, str], ...], ...], tuple[float, str]] = {}
 
     @abstractmethod
     def stream(
@@ -60,19 +59,18 @@ class Generator(ABC):
     ) -> Iterator[str]:
         """Yield the reply's text piece by piece; ``gate`` rules the first token."""
 
-    def prompt_speed(self, after: Sequence[Message] = ()) -> tuple[float, str]:
-        """How fast the model reads a prompt, in tokens a second, and where that figure comes
-        from (rag.budget sizes the context by it); ``(0.0, why)`` when it is not known.
-        ``after``: the messages every prompt opens with (the pipeline's system prompt and
-        worked examples), which the model keeps read between questions; the speed is then
-        the one at which it reads what follows them. Measured once, on first use."""
-        key = json.dumps(list(after), sort_keys=True)
+    def prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        """How fast the model reads what follows ``after``, the messages every prompt opens
+        with (the pipeline's system prompt and worked examples, which the model keeps read
+        between questions), in tokens a second, and where that figure comes from; rag.budget
+        sizes the context by it. Timed once per ``after`` (:func:`timed_prompt_speed`)."""
+        key = tuple(tuple(sorted(m.items())) for m in after)
         if key not in self._speeds:
             self._speeds[key] = self._prompt_speed(after)
         return self._speeds[key]
 
     def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
-        return 0.0, f"{self.name} does not measure it"
+        return timed_prompt_speed(self, after)
 
 
 class LlamaCppGenerator(Generator):
@@ -192,20 +190,6 @@ class LlamaCppGenerator(Generator):
     def count_tokens(self, text: str) -> int:
         return int(self._ask({"op": "count", "text": text})["tokens"])
 
-    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
-        """After ``after``, timed on a prompt (:func:`timed_prompt_speed`). Otherwise the
-        chosen configuration's prompt speed as rag.runtime measured it when it first
-        started on this machine, build and model (kept with its verdict), from an empty
-        prompt; measured now when the configuration was forced instead."""
-        if after:
-            return timed_prompt_speed(self, after)
-        verdict = self._verdict
-        trial = verdict.trials.get(verdict.config) if verdict else None
-        if verdict and trial and trial.prompt_tps > 0:
-            when = f", {verdict.when}" if verdict.when else ""
-            return trial.prompt_tps, f"measured when the model first started here{when}"
-        return self.measure()["prompt_tps"], "measured when the model loaded"
-
     def measure(self) -> dict[str, float]:
         """Prompt and decoding speed of the running model, in tokens per second."""
         return {k: float(v) for k, v in self._ask({"op": "measure"}).items()}
@@ -289,9 +273,6 @@ class TransformersGenerator(Generator):
             raise ModelError(f"Could not load the transformers model {model!r}: {exc}") from exc
         self._model: Any = loaded.to(self.device).eval()
         self.name = f"transformers:{Path(model).name}"
-
-    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
-        return timed_prompt_speed(self, after)
 
     def stream(
         self,
@@ -378,9 +359,6 @@ class RemoteGenerator(Generator):
         self.name = f"openai:{self.model}"
         self._marker_ids: dict[str, int | None] = {}
         self._logprobs = True  # until the server shows it sends none
-
-    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
-        return timed_prompt_speed(self, after)
 
     def stream(
         self,

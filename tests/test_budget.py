@@ -22,9 +22,8 @@ from rag.budget import Budget
 from rag.context import focus
 from rag.errors import SettingsError
 from rag.gate import Usage
-from rag.generation import Generator, LlamaCppGenerator, Message, timed_prompt_speed
+from rag.generation import Message, timed_prompt_speed
 from rag.pipeline import Pipeline
-from rag.runtime import Machine, Trial, Verdict
 from rag.settings import Settings
 from rag.types import Chunk, Passage, Timings
 from tests.conftest import FakeEmbedder, FakeGenerator
@@ -101,9 +100,9 @@ def test_a_faster_machine_gets_more_context_and_the_timings_say_so(
         a = p.answer(question)
         sizes[tps] = chosen_chars(a.passages)
         assert a.timings.prompt_tps == tps
-        if tps:  # the speed of reading what follows the system prompt and worked examples
-            assert p.generator.after == p.messages(question, [])[:-1]  # type: ignore[attr-defined]
         if tps:
+            # The speed of reading what follows the system prompt and worked examples.
+            assert p.generator.after == p.messages(question, [])[:-1]  # type: ignore[attr-defined]
             budget = p.budget(question, "fr", a.passages)
             assert budget.seconds == a.timings.budget_s == 4.0
             assert budget.fixed_chars == len(p._render("", question, "fr"))
@@ -130,9 +129,13 @@ def test_a_negative_budget_is_refused() -> None:
         Settings(first_token_budget_s=-1)
 
 
-def test_the_base_generator_does_not_know_its_speed() -> None:
-    speed, why = FakeGenerator().prompt_speed()
-    assert speed == 0.0 and "does not measure" in why
+def test_any_generator_is_timed_once_for_one_preamble() -> None:
+    reader = FakeGenerator("S")
+    preamble = [{"role": "system", "content": "Réponds."}]
+    first = reader.prompt_speed(preamble)
+    assert first[0] > 0 and len(reader.prompts) == 2  # a short request, then the timed one
+    assert reader.prompt_speed(preamble) == first and len(reader.prompts) == 2
+    assert all(prompt[0] == preamble[0] for prompt in reader.prompts)
 
 
 def test_a_servers_speed_is_timed_on_a_prompt() -> None:
@@ -186,11 +189,8 @@ def test_the_speed_is_timed_where_answers_read_after_the_prompts_fixed_part(
 
 
 class Alone(FakeGenerator):
-    """Times its reading as servers do, and fails if it reads while its lock is free: the
-    chat's other users' answers hold that lock while they stream."""
-
-    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
-        return timed_prompt_speed(self, after)
+    """Fails if it reads while its lock is free: the chat's other users' answers hold that
+    lock while they stream."""
 
     def stream(self, messages: list[Message], **options: Any) -> Iterator[str]:
         assert self.lock.locked(), "timed beside another user's answer"
@@ -205,31 +205,6 @@ def test_the_pipeline_times_the_speed_holding_the_models_lock(
     speed, why = p.reading_speed()
     assert speed > 0 and why == "timed reading after the prompt's fixed part"
     assert not p.generator.lock.locked()
-
-
-def local(verdict: Verdict | None, measured: float = 0.0) -> LlamaCppGenerator:
-    """A LlamaCppGenerator with no model process: only its verdict, and what measure says."""
-    g = LlamaCppGenerator.__new__(LlamaCppGenerator)
-    Generator.__init__(g)
-    g.name, g._verdict = "llama-cpp:test", verdict
-    g.measure = lambda: {"prompt_tps": measured, "decode_tps": 10.0}  # type: ignore[method-assign]
-    return g
-
-
-def test_the_local_model_takes_its_speed_from_the_configuration_chosen_for_this_machine() -> None:
-    trials = {
-        "plain": Trial("plain", True, prompt_tps=150.0, decode_tps=25.0),
-        "repacked": Trial("repacked", True, prompt_tps=100.0, decode_tps=30.0),
-    }
-    machine = Machine("x86_64", "test CPU", 2)
-    verdict = Verdict("repacked", "faster", trials, machine, when="2026-12-04 17:02")
-    speed, why = local(verdict, measured=1.0).prompt_speed()
-    assert speed == 100.0 and "first started here, 2026-12-04 17:02" in why
-    # Forced configuration (no verdict): measured once, then kept.
-    g = local(None, measured=80.0)
-    assert g.prompt_speed() == (80.0, "measured when the model loaded")
-    g.measure = lambda: {"prompt_tps": 1.0}  # type: ignore[method-assign]
-    assert g.prompt_speed()[0] == 80.0
 
 
 @pytest.mark.usefixtures("no_real_models")

@@ -92,7 +92,7 @@ def test_ask_says_how_much_context_the_machines_budget_chose(
 ) -> None:
     monkeypatch.setenv("RAG_FIRST_TOKEN_BUDGET_S", "4")
     _, _, generator = install(monkeypatch, corpus, cite(FACT))
-    monkeypatch.setattr(generator, "prompt_speed", lambda after=(): (150.0, "set by the test"))
+    monkeypatch.setattr(generator, "prompt_speed", lambda after: (150.0, "set by the test"))
     assert main(["ask", QUESTION, "--corpus", str(corpus)]) == 0
     err = capsys.readouterr().err
     found = re.search(r"Context: (\d+) tokens of passages; (\d+) affordable at 150 prompt", err)
