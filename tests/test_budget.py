@@ -197,6 +197,19 @@ class Alone(FakeGenerator):
         yield from super().stream(messages, **options)
 
 
+class Untimed(FakeGenerator):
+    def _prompt_speed(self, after: Sequence[Message]) -> tuple[float, str]:
+        raise AssertionError("timed with the budget off")
+
+
+@pytest.mark.usefixtures("no_real_models")
+def test_with_the_budget_off_nothing_is_timed(settings: Settings, corpus: Path) -> None:
+    assert settings.first_token_budget_s == settings.first_token_budget_s_crosslingual == 0
+    p = Pipeline(settings.replace(corpus=corpus), embedder=FakeEmbedder(), generator=Untimed())
+    a = p.answer("Quelle est la capitalisation boursière de SenseTime ?")
+    assert a.timings.prompt_tps == a.timings.budget_tokens == 0
+
+
 @pytest.mark.usefixtures("no_real_models")
 def test_the_pipeline_times_the_speed_holding_the_models_lock(
     settings: Settings, corpus: Path
